@@ -1,0 +1,99 @@
+import type { AddressInfo } from 'node:net';
+import { createDnsServer, type DnsServer } from '../dns/server.js';
+import { SvcdnsError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { loadZonesDir } from '../registry/load.js';
+import { Registry } from '../registry/registry.js';
+import { buildSnapshot, nextSerial } from '../registry/snapshot.js';
+import { formatProblem } from '../result.js';
+import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
+
+/** Flags of `svcdns serve`. */
+export const SERVE_FLAGS = {
+  zones: { type: 'string', arg: 'DIR', default: './zones', help: 'registry folder: one sub-folder per cluster domain' },
+  dns: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:1053', help: 'DNS address, UDP and TCP (5353 is mDNS: avoid it)' },
+  'skip-invalid': { type: 'boolean', default: false, help: 'serve the valid objects when some are invalid, instead of refusing to start' },
+  'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} satisfies Flags;
+
+/** ServeConfig is everything `serve` needs, resolved from flags and environment. */
+export interface ServeConfig {
+  zonesDir: string;
+  dns: { host: string; port: number };
+  skipInvalid: boolean;
+}
+
+/** Running is a started server. */
+export interface Running {
+  registry: Registry;
+  dns: DnsServer;
+  addresses: { udp: AddressInfo; tcp: AddressInfo };
+  close(): Promise<void>;
+}
+
+/** startServe loads the registry and opens the DNS listeners; it throws SvcdnsError when it cannot. */
+export async function startServe(config: ServeConfig, log: Logger): Promise<Running> {
+  const regLog = log.child({ module: 'registry' });
+  const started = Date.now();
+  const loaded = await loadZonesDir(config.zonesDir);
+  for (const [kind, n] of loaded.ignored) regLog.debug({ kind, count: n }, 'ignored objects of a kind the registry does not use');
+  for (const p of loaded.problems) regLog.error({ code: p.code, file: p.file, line: p.line, path: p.path }, formatProblem(p));
+  if (loaded.problems.length && !config.skipInvalid) {
+    throw new SvcdnsError(
+      'ERR_ZONE_INVALID',
+      `refusing to start: ${loaded.problems.length} problem(s) in ${config.zonesDir} (listed above). Fix them (svcdns check lists them) or pass --skip-invalid to serve the valid objects`,
+    );
+  }
+  const registry = new Registry();
+  const snapshot = buildSnapshot(loaded.zones, nextSerial());
+  registry.swap(snapshot);
+  regLog.info({ zones: loaded.zones.map((z) => z.settings.domain), ...snapshot.counts, ms: Date.now() - started }, 'registry loaded');
+
+  const dns = createDnsServer({ registry, log });
+  let addresses;
+  try {
+    addresses = await dns.listen(config.dns.host, config.dns.port);
+  } catch (err) {
+    throw new SvcdnsError('ERR_LISTEN', `cannot listen on ${config.dns.host}:${config.dns.port}: ${(err as Error).message}. Pick another address with --dns HOST:PORT`);
+  }
+  log.info({ udp: `${addresses.udp.address}:${addresses.udp.port}`, tcp: `${addresses.tcp.address}:${addresses.tcp.port}` }, 'serving DNS');
+  return { registry, dns, addresses, close: () => dns.close() };
+}
+
+/** serveCommand runs `svcdns serve` until SIGINT or SIGTERM. */
+export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseFlags(argv, env, SERVE_FLAGS);
+  if (values.help) {
+    out.write(helpText('svcdns serve [options]', 'Serve the registry in --zones over DNS.', SERVE_FLAGS));
+    return 0;
+  }
+  const log = createLogger({ level: logLevel(values['log-level']) });
+  const config: ServeConfig = { zonesDir: values.zones, dns: parseHostPort('dns', values.dns), skipInvalid: values['skip-invalid'] };
+  let running: Running;
+  try {
+    running = await startServe(config, log);
+  } catch (err) {
+    log.fatal({ code: (err as SvcdnsError).code }, (err as Error).message);
+    log.flush();
+    return 2;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.close();
+  log.flush();
+  return 0;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+function logLevel(v: string): (typeof LEVELS)[number] {
+  const level = LEVELS.find((l) => l === v);
+  if (!level) throw new SvcdnsError('ERR_CONFIG', `--log-level ${v}: expected one of ${LEVELS.join(', ')}`);
+  return level;
+}

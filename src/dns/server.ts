@@ -1,0 +1,103 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import type { Registry } from '../registry/registry.js';
+import { clusterHandler } from './handlers/cluster/index.js';
+import { compose, rcodeReply, type Handler, type Next, type Reply } from './handler.js';
+import { answerFrom, errorFrom, negativeFrom, parseQuery, sizeLimit, withId, type Query, type Transport } from './message.js';
+import { listenTcp, type TcpOptions } from './tcp.js';
+import { RCODE, TYPE } from './types.js';
+import { listenUdp } from './udp.js';
+import { readExtraRecords } from './wire.js';
+
+/** DnsServerOptions configure createDnsServer. */
+export interface DnsServerOptions {
+  registry: Registry;
+  log: Logger;
+  /** The handler chain in order; defaults to [cluster]. What no handler answers is REFUSED. */
+  handlers?: Handler[];
+  /** RA bit in responses: set when the chain forwards for this server's clients. */
+  recursionAvailable?: boolean;
+  tcp?: Partial<TcpOptions>;
+}
+
+/** HandleResult is a response to send, or null for "send nothing". */
+export type HandleResult = Buffer | null;
+
+/** DnsServer answers DNS messages; listening is separate from building (tests call handle directly). */
+export interface DnsServer {
+  /** handle answers one DNS message; synchronous whenever the chain is. */
+  handle(message: Buffer, transport?: Transport): HandleResult | Promise<HandleResult>;
+  /** listen opens UDP and TCP on host:port (port 0 picks a free one, the same for both when possible). */
+  listen(host: string, port: number): Promise<{ udp: AddressInfo; tcp: AddressInfo }>;
+  close(): Promise<void>;
+}
+
+/** createDnsServer builds a server around a registry and a handler chain. */
+export function createDnsServer({ registry, log, handlers, recursionAvailable = false, tcp = {} }: DnsServerOptions): DnsServer {
+  const dnsLog = log.child({ module: 'dns' });
+  const refuse: Next = () => rcodeReply(RCODE.REFUSED);
+  const chain = compose(handlers ?? [clusterHandler({ registry })], refuse);
+  const ra = recursionAvailable;
+  const closers: Array<() => Promise<void>> = [];
+
+  function toBytes(q: Query, reply: Reply): Buffer {
+    switch (reply.kind) {
+      case 'answer':
+        return answerFrom(q, reply, ra);
+      case 'negative':
+        return negativeFrom(q, reply.zone.soaBody(q.key.length - reply.zone.apexKey.length), reply.rcode, ra);
+      case 'rcode':
+        return errorFrom(q, reply.rcode, ra);
+      case 'wire':
+        return reply.message.length > sizeLimit(q) ? errorFrom(q, RCODE.SERVFAIL, ra) : withId(q, reply.message);
+    }
+  }
+
+  function failed(q: Query, err: unknown): Buffer {
+    dnsLog.error({ err }, 'failed to answer a query; replied SERVFAIL');
+    return errorFrom(q, RCODE.SERVFAIL, ra);
+  }
+
+  function handle(message: Buffer, transport: Transport = 'udp'): HandleResult | Promise<HandleResult> {
+    const q = parseQuery(message, transport);
+    if (!q) return null;
+    try {
+      if (q.needsFullParse) readExtraRecords(q);
+      if (q.error >= 0) return errorFrom(q, q.error, ra);
+      const early = screen(q);
+      if (early) return errorFrom(q, early, ra);
+      const reply = chain(q);
+      if (reply instanceof Promise) return reply.then((r) => toBytes(q, r), (err: unknown) => failed(q, err));
+      return toBytes(q, reply);
+    } catch (err) {
+      return failed(q, err);
+    }
+  }
+
+  return {
+    handle,
+    async listen(host, port) {
+      const u = await listenUdp({ host, port, handle, log: dnsLog });
+      closers.push(u.close);
+      const t = await listenTcp({ host, port: port === 0 ? u.address.port : port, handle, log: dnsLog, ...tcp }).catch(async (err: unknown) => {
+        if (port !== 0) throw err;
+        return listenTcp({ host, port: 0, handle, log: dnsLog, ...tcp }); // the UDP port was taken for TCP
+      });
+      closers.push(t.close);
+      return { udp: u.address, tcp: t.address };
+    },
+    async close() {
+      await Promise.all(closers.splice(0).map((c) => c()));
+    },
+  };
+}
+
+// Queries the chain never sees: zone transfers (no transfer is configured, as CoreDNS without
+// the transfer plugin), meta types as questions, and classes other than IN (and ANY).
+function screen(q: Query): number {
+  if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return RCODE.REFUSED;
+  if (q.qtype === TYPE.OPT) return RCODE.FORMERR;
+  if (q.qtype >= 249 && q.qtype <= 254) return RCODE.NOTIMP; // TKEY, TSIG, MAILB, MAILA
+  if (q.qclass !== 1 && q.qclass !== 255) return RCODE.REFUSED;
+  return 0;
+}

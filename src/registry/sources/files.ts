@@ -1,0 +1,120 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { Problem } from '../../result.js';
+import type { RegistryObject } from '../model.js';
+import { SETTINGS_FILE, defaultSettings, parseSettings, type ZoneSettings } from '../settings.js';
+import { convertDocument, type ConvertContext } from './convert.js';
+import { locateLine, parseJsonDocument, parseYamlDocuments } from './documents.js';
+import { formatPath, isSubdomain } from './fields.js';
+
+/** The file extensions a zone folder's registry files may have. */
+export const REGISTRY_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** FileResult is what one registry file holds: its good objects and its problems. */
+export interface FileResult {
+  file: string;
+  objects: RegistryObject[];
+  problems: Problem[];
+  /** Kinds found in the file that the registry does not use (logged at debug). */
+  ignored: string[];
+}
+
+/** ZoneFiles is one zone folder: its settings and the result of each registry file. */
+export interface ZoneFiles {
+  domain: string;
+  dir: string;
+  settings: ZoneSettings;
+  settingsProblems: Problem[];
+  files: FileResult[];
+}
+
+/** isRegistryFile tells whether a file name in a zone folder holds registry objects. */
+export function isRegistryFile(name: string): boolean {
+  return REGISTRY_EXTENSIONS.includes(extname(name).toLowerCase()) && name !== SETTINGS_FILE && !name.startsWith('.');
+}
+
+/** parseRegistryFile converts a file's text into objects; every problem carries file and line. */
+export function parseRegistryFile(file: string, text: string, ctx: ConvertContext): FileResult {
+  const result: FileResult = { file, objects: [], problems: [], ignored: [] };
+  const docs = extname(file).toLowerCase() === '.json' ? [parseJsonDocument(text)] : parseYamlDocuments(text);
+  for (const parsed of docs) {
+    if (!parsed.ok) {
+      result.problems.push({ code: 'ERR_ZONE_PARSE', file, line: parsed.line, message: parsed.message });
+      continue;
+    }
+    const converted = convertDocument(parsed.value, { file, line: parsed.doc.line }, ctx);
+    // A List can hold hundreds of thousands of items: no spread into push (call stack limit).
+    for (const o of converted.objects) result.objects.push(o);
+    for (const k of converted.ignored) result.ignored.push(k);
+    for (const p of converted.problems) {
+      const line = locateLine(parsed.doc, p.path);
+      result.problems.push({ code: 'ERR_ZONE_INVALID', file, line, path: formatPath(p.path), message: p.message });
+    }
+  }
+  result.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return result;
+}
+
+/** readZoneFolder reads one zone folder: its settings file and every registry file in it. */
+export async function readZoneFolder(dir: string, domain: string): Promise<ZoneFiles> {
+  const names = (await readdir(dir)).sort();
+  let settings = defaultSettings(domain);
+  const settingsProblems: Problem[] = [];
+  if (names.includes(SETTINGS_FILE)) {
+    const file = join(dir, SETTINGS_FILE);
+    const [doc] = parseYamlDocuments(await readFile(file, 'utf8'));
+    if (doc && !doc.ok) settingsProblems.push({ code: 'ERR_ZONE_SETTINGS', file, line: doc.line, message: doc.message });
+    else {
+      const parsed = parseSettings(domain, doc?.value ?? {});
+      settings = parsed.settings;
+      for (const p of parsed.problems) {
+        const line = doc ? locateLine(doc.doc, p.path) : 1;
+        settingsProblems.push({ code: 'ERR_ZONE_SETTINGS', file, line, path: formatPath(p.path), message: p.message });
+      }
+      settingsProblems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    }
+  }
+  const ctx = { nodePortRange: settings.nodePortRange };
+  const files: FileResult[] = [];
+  for (const name of names.filter(isRegistryFile)) {
+    const file = join(dir, name);
+    if (!(await stat(file)).isFile()) continue;
+    files.push(await readRegistryFile(file, ctx));
+  }
+  return { domain, dir, settings, settingsProblems, files };
+}
+
+/** readRegistryFile reads and converts one file; an unreadable file is a problem, not an exception. */
+export async function readRegistryFile(file: string, ctx: ConvertContext): Promise<FileResult> {
+  try {
+    return parseRegistryFile(file, await readFile(file, 'utf8'), ctx);
+  } catch (err) {
+    const message = `cannot read: ${(err as Error).message}`;
+    return { file, objects: [], problems: [{ code: 'ERR_ZONE_READ', file, message }], ignored: [] };
+  }
+}
+
+/** readZonesDir reads every zone folder of a zones directory (one folder per cluster domain). */
+export async function readZonesDir(root: string): Promise<{ zones: ZoneFiles[]; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (err) {
+    const message = `cannot read the zones folder: ${(err as Error).message}. Create it with one folder per cluster domain, e.g. ${join(root, 'cluster.local')}/`;
+    return { zones: [], problems: [{ code: 'ERR_ZONE_READ', file: root, message }] };
+  }
+  const zones: ZoneFiles[] = [];
+  for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
+    const domain = entry.name.toLowerCase().replace(/\.$/, '');
+    if (!isSubdomain(domain)) {
+      problems.push({ code: 'ERR_ZONE_READ', file: join(root, entry.name), message: 'a zone folder must be named after its domain, e.g. cluster.local' });
+      continue;
+    }
+    zones.push(await readZoneFolder(join(root, entry.name), domain));
+  }
+  if (zones.length === 0 && problems.length === 0) {
+    problems.push({ code: 'ERR_ZONE_READ', file: root, message: `holds no zone folder; create ${join(root, 'cluster.local')}/ with Service and EndpointSlice YAML in it` });
+  }
+  return { zones, problems };
+}
