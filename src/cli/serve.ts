@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { createDnsServer, type DnsServer } from '../dns/server.js';
 import { SvcdnsError } from '../errors.js';
+import { healthRoutes } from '../http/health.js';
+import { createHttpServer, type HttpServer, type Route } from '../http/server.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadZonesDir } from '../registry/load.js';
 import { Registry } from '../registry/registry.js';
@@ -8,10 +10,11 @@ import { buildSnapshot, nextSerial } from '../registry/snapshot.js';
 import { formatProblem } from '../result.js';
 import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
 
-/** Flags of `svcdns serve`. */
+/** Flags of `svcdns serve`; feature modules add their groups here. */
 export const SERVE_FLAGS = {
   zones: { type: 'string', arg: 'DIR', default: './zones', help: 'registry folder: one sub-folder per cluster domain' },
   dns: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:1053', help: 'DNS address, UDP and TCP (5353 is mDNS: avoid it)' },
+  http: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:8080', help: 'HTTP address: /health, /ready and the other HTTP endpoints' },
   'skip-invalid': { type: 'boolean', default: false, help: 'serve the valid objects when some are invalid, instead of refusing to start' },
   'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -21,6 +24,7 @@ export const SERVE_FLAGS = {
 export interface ServeConfig {
   zonesDir: string;
   dns: { host: string; port: number };
+  http: { host: string; port: number };
   skipInvalid: boolean;
 }
 
@@ -28,12 +32,22 @@ export interface ServeConfig {
 export interface Running {
   registry: Registry;
   dns: DnsServer;
-  addresses: { udp: AddressInfo; tcp: AddressInfo };
+  addresses: { udp: AddressInfo; tcp: AddressInfo; http: AddressInfo };
   close(): Promise<void>;
 }
 
-/** startServe loads the registry and opens the DNS listeners; it throws SvcdnsError when it cannot. */
-export async function startServe(config: ServeConfig, log: Logger): Promise<Running> {
+/** serveConfig resolves parsed flags into a ServeConfig. */
+export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FLAGS>>['values']): ServeConfig {
+  return {
+    zonesDir: values.zones,
+    dns: parseHostPort('dns', values.dns),
+    http: parseHostPort('http', values.http),
+    skipInvalid: values['skip-invalid'],
+  };
+}
+
+/** loadRegistry reads the zones folder into a new registry, or throws when it has problems. */
+async function loadRegistry(config: ServeConfig, log: Logger): Promise<Registry> {
   const regLog = log.child({ module: 'registry' });
   const started = Date.now();
   const loaded = await loadZonesDir(config.zonesDir);
@@ -49,27 +63,52 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
   const snapshot = buildSnapshot(loaded.zones, nextSerial());
   registry.swap(snapshot);
   regLog.info({ zones: loaded.zones.map((z) => z.settings.domain), ...snapshot.counts, ms: Date.now() - started }, 'registry loaded');
-
-  const dns = createDnsServer({ registry, log });
-  let addresses;
-  try {
-    addresses = await dns.listen(config.dns.host, config.dns.port);
-  } catch (err) {
-    throw new SvcdnsError('ERR_LISTEN', `cannot listen on ${config.dns.host}:${config.dns.port}: ${(err as Error).message}. Pick another address with --dns HOST:PORT`);
-  }
-  log.info({ udp: `${addresses.udp.address}:${addresses.udp.port}`, tcp: `${addresses.tcp.address}:${addresses.tcp.port}` }, 'serving DNS');
-  return { registry, dns, addresses, close: () => dns.close() };
+  return registry;
 }
+
+/** startServe loads the registry and opens the DNS and HTTP listeners; it throws SvcdnsError when it cannot. */
+export async function startServe(config: ServeConfig, log: Logger): Promise<Running> {
+  const registry = await loadRegistry(config, log);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  };
+  try {
+    const dns = createDnsServer({ registry, log });
+    const dnsAddr = await listening('DNS', config.dns, '--dns', () => dns.listen(config.dns.host, config.dns.port));
+    closers.push(() => dns.close());
+    const routes: Route[] = [...healthRoutes({ registry })];
+    const http: HttpServer = createHttpServer({ log, routes });
+    const httpAddr = await listening('HTTP', config.http, '--http', () => http.listen(config.http.host, config.http.port));
+    closers.push(() => http.close());
+    const addresses = { ...dnsAddr, http: httpAddr };
+    log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http) }, 'serving DNS');
+    return { registry, dns, addresses, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function listening<T>(what: string, at: { host: string; port: number }, flag: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    throw new SvcdnsError('ERR_LISTEN', `cannot listen for ${what} on ${at.host}:${at.port}: ${(err as Error).message}. Pick another address with ${flag} HOST:PORT`);
+  }
+}
+
+const fmt = (a: AddressInfo) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
 
 /** serveCommand runs `svcdns serve` until SIGINT or SIGTERM. */
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseFlags(argv, env, SERVE_FLAGS);
   if (values.help) {
-    out.write(helpText('svcdns serve [options]', 'Serve the registry in --zones over DNS.', SERVE_FLAGS));
+    out.write(helpText('svcdns serve [options]', 'Serve the registry in --zones over DNS, with health and other endpoints over HTTP.', SERVE_FLAGS));
     return 0;
   }
   const log = createLogger({ level: logLevel(values['log-level']) });
-  const config: ServeConfig = { zonesDir: values.zones, dns: parseHostPort('dns', values.dns), skipInvalid: values['skip-invalid'] };
+  const config = serveConfig(values);
   let running: Running;
   try {
     running = await startServe(config, log);

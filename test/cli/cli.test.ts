@@ -72,6 +72,11 @@ describe('cli', () => {
       expect((await dig(s.port, ['+short', 'SRV', '_http._tcp.myservice.default.svc.cluster.local'])).trim()).to.equal('0 100 80 myservice.default.svc.cluster.local.');
       const log = s.output().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; module?: string });
       expect(log.map((l) => l.msg)).to.include.members(['registry loaded', 'serving DNS']);
+      for (const path of ['/health', '/ready']) {
+        const res = await fetch(`http://127.0.0.1:${s.httpPort}${path}`);
+        expect([path, res.status, await res.text()]).to.deep.equal([path, 200, 'OK']);
+      }
+      expect((await fetch(`http://127.0.0.1:${s.httpPort}/nope`)).status).to.equal(404);
     } finally {
       expect(await s.stop()).to.equal(0);
     }

@@ -54,13 +54,15 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
 export interface ServeProcess {
   child: ChildProcess;
   port: number;
+  httpPort: number;
   output: () => string;
   stop: () => Promise<number | null>;
 }
 
-/** startServe spawns `svcdns serve ARGS` and waits for its "serving DNS" log line. */
+/** startServe spawns `svcdns serve ARGS` (HTTP on a free port unless given) and waits for its "serving DNS" log line. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const all = args.includes('--http') ? args : [...args, '--http', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [BIN, 'serve', ...all], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const stop = () =>
     new Promise<number | null>((resolve) => {
@@ -76,9 +78,10 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /"msg":"serving DNS"/.test(out) && /"udp":"[^"]*:(\d+)"/.exec(out);
-      if (m) {
+      const h = /"http":"[^"]*:(\d+)"/.exec(out);
+      if (m && h) {
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), output: () => out, stop });
+        resolve({ child, port: Number(m[1]), httpPort: Number(h[1]), output: () => out, stop });
       }
     };
     child.stdout.on('data', onData);
