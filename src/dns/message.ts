@@ -50,6 +50,8 @@ export class Query {
   constructor(
     readonly buf: Buffer,
     readonly transport: Transport,
+    /** The client's address ('' when not known, e.g. in unit tests). */
+    readonly client = '',
   ) {}
 
   /** id is the query's message ID. */
@@ -65,9 +67,9 @@ const keyScratch = Buffer.allocUnsafe(256);
  * all: shorter than a header, or responses (QR=1, never answered: RFC 1035 §4.1.1, no reflection).
  * `needsFullParse` is set when records other than one leading OPT follow the question.
  */
-export function parseQuery(buf: Buffer, transport: Transport): (Query & { needsFullParse?: boolean }) | null {
+export function parseQuery(buf: Buffer, transport: Transport, client = ''): (Query & { needsFullParse?: boolean }) | null {
   if (buf.length < 12 || buf[2]! & 0x80) return null;
-  const q: Query & { needsFullParse?: boolean } = new Query(buf, transport);
+  const q: Query & { needsFullParse?: boolean } = new Query(buf, transport, client);
   const opcode = (buf[2]! >> 3) & 0xf;
   const qdcount = buf.readUInt16BE(4);
   if (qdcount !== 1) {

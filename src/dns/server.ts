@@ -25,8 +25,8 @@ export type HandleResult = Buffer | null;
 
 /** DnsServer answers DNS messages; listening is separate from building (tests call handle directly). */
 export interface DnsServer {
-  /** handle answers one DNS message; synchronous whenever the chain is. */
-  handle(message: Buffer, transport?: Transport): HandleResult | Promise<HandleResult>;
+  /** handle answers one DNS message from a client address; synchronous whenever the chain is. */
+  handle(message: Buffer, transport?: Transport, client?: string): HandleResult | Promise<HandleResult>;
   /** listen opens UDP and TCP on host:port (port 0 picks a free one, the same for both when possible). */
   listen(host: string, port: number): Promise<{ udp: AddressInfo; tcp: AddressInfo }>;
   close(): Promise<void>;
@@ -58,8 +58,8 @@ export function createDnsServer({ registry, log, handlers, recursionAvailable = 
     return errorFrom(q, RCODE.SERVFAIL, ra);
   }
 
-  function handle(message: Buffer, transport: Transport = 'udp'): HandleResult | Promise<HandleResult> {
-    const q = parseQuery(message, transport);
+  function handle(message: Buffer, transport: Transport = 'udp', client = ''): HandleResult | Promise<HandleResult> {
+    const q = parseQuery(message, transport, client);
     if (!q) return null;
     try {
       if (q.needsFullParse) readExtraRecords(q);

@@ -19,7 +19,7 @@ const DEFAULTS: TcpOptions = { maxConnections: 1000, idleTimeoutMs: 10_000, fram
 export interface TcpListenOptions extends Partial<TcpOptions> {
   host: string;
   port: number;
-  handle: (message: Buffer, transport: Transport) => HandleResult | Promise<HandleResult>;
+  handle: (message: Buffer, transport: Transport, client: string) => HandleResult | Promise<HandleResult>;
   log: Logger;
 }
 
@@ -56,6 +56,7 @@ export async function listenTcp(opts: TcpListenOptions): Promise<{ address: Addr
 }
 
 function serveConnection(socket: net.Socket, handle: TcpListenOptions['handle'], o: TcpOptions): void {
+  const client = socket.remoteAddress ?? '';
   let pending: Buffer | null = null;
   let pendingSince = 0;
   socket.setTimeout(o.idleTimeoutMs, () => socket.destroy());
@@ -69,7 +70,7 @@ function serveConnection(socket: net.Socket, handle: TcpListenOptions['handle'],
       if (buf.length - off - 2 < len) break;
       const message = buf.subarray(off + 2, off + 2 + len);
       off += 2 + len;
-      const r = handle(message, 'tcp');
+      const r = handle(message, 'tcp', client);
       if (r instanceof Promise) r.then((b) => b && !socket.destroyed && socket.write(frame([b]))).catch(() => undefined);
       else if (r) out.push(r);
     }

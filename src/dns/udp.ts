@@ -8,7 +8,7 @@ import type { Transport } from './message.js';
 export interface UdpListenOptions {
   host: string;
   port: number;
-  handle: (message: Buffer, transport: Transport) => HandleResult | Promise<HandleResult>;
+  handle: (message: Buffer, transport: Transport, client: string) => HandleResult | Promise<HandleResult>;
   log: Logger;
 }
 
@@ -16,7 +16,7 @@ export interface UdpListenOptions {
 export async function listenUdp({ host, port, handle, log }: UdpListenOptions): Promise<{ address: AddressInfo; close: () => Promise<void> }> {
   const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
   socket.on('message', (msg, rinfo) => {
-    const out = handle(msg, 'udp');
+    const out = handle(msg, 'udp', rinfo.address);
     if (out === null) return;
     if (out instanceof Promise) out.then((b) => b && socket.send(b, rinfo.port, rinfo.address)).catch(() => undefined);
     else socket.send(out, rinfo.port, rinfo.address);
