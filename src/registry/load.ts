@@ -16,7 +16,7 @@ export interface LoadedZones {
 export function zoneInputs(files: readonly ZoneFiles[]): { zones: ZoneInput[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const zones = files.map((z) => {
-    const { content, problems: dup } = collectContent(z.files.flatMap((f) => f.objects));
+    const { content, problems: dup } = collectContent(z.files.flatMap((f) => f.objects.map((o) => o.model)));
     for (const list of [z.settingsProblems, ...z.files.map((f) => f.problems), dup]) for (const p of list) problems.push(p);
     return { settings: z.settings, content };
   });

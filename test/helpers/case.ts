@@ -40,8 +40,8 @@ export function query(qname: string, qtype: string | number, { edns, rd = true, 
   p.header.id = id ?? (nextId = (nextId + 1) & 0xffff);
   p.header.rd = rd ? 1 : 0;
   const type = typeof qtype === 'number' ? qtype : typeNumber(qtype);
-  p.questions.push({ name: qname.replace(/\.$/, ''), type, class: 1 } as Packet.Question);
-  if (edns) p.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: edns }) as unknown as Packet.Resource);
+  p.questions.push({ name: qname.replace(/\.$/, ''), type, class: 1 } as DecodedMessage['questions'][number]);
+  if (edns) p.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: edns }) as unknown as DecodedMessage['additionals'][number]);
   return p.toBuffer();
 }
 

@@ -84,7 +84,7 @@ describe('registry: converting Kubernetes objects', () => {
         const want = row.problems ?? [];
         return got.length === want.length && want.every(([path, frag], i) => got[i]?.[0] === path && got[i]![1].includes(frag));
       }, JSON.stringify(out.problems));
-      if (row.objects) expect(out.objects.map(project)).to.deep.equal(row.objects);
+      if (row.objects) expect(out.objects.map((o) => project(o.model))).to.deep.equal(row.objects);
       expect(out.ignored).to.deep.equal(row.ignored ?? []);
     });
   }

@@ -8,9 +8,17 @@ export interface ConvertContext {
   nodePortRange: readonly [number, number];
 }
 
+/** ConvertedObject is one valid object: its model and the object as written. */
+export interface ConvertedObject {
+  model: RegistryObject;
+  raw: Record<string, unknown>;
+  /** Index in the document's `items` when the document is a List. */
+  item?: number;
+}
+
 /** Converted is what one document gave: objects, problems (with paths) and kinds it ignored. */
 export interface Converted {
-  objects: RegistryObject[];
+  objects: ConvertedObject[];
   problems: FieldProblem[];
   /** Kinds that are not registry kinds (ConfigMap, Deployment...), kept out of DNS. */
   ignored: string[];
@@ -31,7 +39,7 @@ export function convertDocument(doc: unknown, origin: Origin, ctx: ConvertContex
   return out;
 }
 
-function convertInto(out: Converted, doc: unknown, prefix: Path, origin: Origin, ctx: ConvertContext): void {
+function convertInto(out: Converted, doc: unknown, prefix: Path, origin: Origin, ctx: ConvertContext, item?: number): void {
   const f = new Fields();
   const obj = f.record(doc, prefix, true);
   if (!obj) return void out.problems.push(...f.problems);
@@ -42,7 +50,7 @@ function convertInto(out: Converted, doc: unknown, prefix: Path, origin: Origin,
     return;
   }
   if (kind === 'List' || (kind.endsWith('List') && Array.isArray(obj.items))) {
-    f.list(obj.items, [...prefix, 'items']).forEach((item, i) => convertInto(out, item, [...prefix, 'items', i], origin, ctx));
+    f.list(obj.items, [...prefix, 'items']).forEach((item, i) => convertInto(out, item, [...prefix, 'items', i], origin, ctx, i));
     out.problems.push(...f.problems);
     return;
   }
@@ -58,7 +66,7 @@ function convertInto(out: Converted, doc: unknown, prefix: Path, origin: Origin,
   const scoped = new Fields();
   const object = convertKind(scoped, kind, obj, origin, ctx);
   out.problems.push(...scoped.problems.map((p) => ({ ...p, path: [...prefix, ...p.path] })));
-  if (object) out.objects.push(object);
+  if (object) out.objects.push({ model: object, raw: obj, ...(item !== undefined ? { item } : {}) });
 }
 
 function convertKind(f: Fields, kind: string, obj: Record<string, unknown>, origin: Origin, ctx: ConvertContext): RegistryObject | undefined {

@@ -1,19 +1,26 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Problem } from '../../result.js';
-import type { RegistryObject } from '../model.js';
 import { SETTINGS_FILE, defaultSettings, parseSettings, type ZoneSettings } from '../settings.js';
-import { convertDocument, type ConvertContext } from './convert.js';
-import { locateLine, parseJsonDocument, parseYamlDocuments } from './documents.js';
+import { convertDocument, type ConvertContext, type ConvertedObject } from './convert.js';
+import { locateLine, parseJsonDocument, parseYamlDocuments, type SourceDocument } from './documents.js';
 import { formatPath, isSubdomain } from './fields.js';
 
 /** The file extensions a zone folder's registry files may have. */
 export const REGISTRY_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
+/** FileObject is a valid object of a file, and where in the file it is. */
+export interface FileObject extends ConvertedObject {
+  /** Index of its document in the file. */
+  doc: number;
+}
+
 /** FileResult is what one registry file holds: its good objects and its problems. */
 export interface FileResult {
   file: string;
-  objects: RegistryObject[];
+  objects: FileObject[];
+  /** The file's documents (text and first line), for rewriting one of them. */
+  docs: SourceDocument[];
   problems: Problem[];
   /** Kinds found in the file that the registry does not use (logged at debug). */
   ignored: string[];
@@ -35,16 +42,16 @@ export function isRegistryFile(name: string): boolean {
 
 /** parseRegistryFile converts a file's text into objects; every problem carries file and line. */
 export function parseRegistryFile(file: string, text: string, ctx: ConvertContext): FileResult {
-  const result: FileResult = { file, objects: [], problems: [], ignored: [] };
   const docs = extname(file).toLowerCase() === '.json' ? [parseJsonDocument(text)] : parseYamlDocuments(text);
-  for (const parsed of docs) {
+  const result: FileResult = { file, objects: [], docs: docs.map((d) => d.doc), problems: [], ignored: [] };
+  for (const [doc, parsed] of docs.entries()) {
     if (!parsed.ok) {
       result.problems.push({ code: 'ERR_ZONE_PARSE', file, line: parsed.line, message: parsed.message });
       continue;
     }
     const converted = convertDocument(parsed.value, { file, line: parsed.doc.line }, ctx);
     // A List can hold hundreds of thousands of items: no spread into push (call stack limit).
-    for (const o of converted.objects) result.objects.push(o);
+    for (const o of converted.objects) result.objects.push({ ...o, doc });
     for (const k of converted.ignored) result.ignored.push(k);
     for (const p of converted.problems) {
       const line = locateLine(parsed.doc, p.path);
@@ -90,7 +97,7 @@ export async function readRegistryFile(file: string, ctx: ConvertContext): Promi
     return parseRegistryFile(file, await readFile(file, 'utf8'), ctx);
   } catch (err) {
     const message = `cannot read: ${(err as Error).message}`;
-    return { file, objects: [], problems: [{ code: 'ERR_ZONE_READ', file, message }], ignored: [] };
+    return { file, objects: [], docs: [], problems: [{ code: 'ERR_ZONE_READ', file, message }], ignored: [] };
   }
 }
 
