@@ -4,10 +4,11 @@ import { SvcdnsError } from '../errors.js';
 import { healthRoutes } from '../http/health.js';
 import { createHttpServer, type HttpServer, type Route } from '../http/server.js';
 import { createLogger, type Logger } from '../log.js';
-import { loadZonesDir } from '../registry/load.js';
 import { Registry } from '../registry/registry.js';
-import { buildSnapshot, nextSerial } from '../registry/snapshot.js';
+import { followStore } from '../registry/runtime.js';
 import { formatProblem } from '../result.js';
+import { FileStore } from '../store/files/store.js';
+import type { ObjectStore } from '../store/types.js';
 import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
 
 /** Flags of `svcdns serve`; feature modules add their groups here. */
@@ -31,6 +32,7 @@ export interface ServeConfig {
 /** Running is a started server. */
 export interface Running {
   registry: Registry;
+  store: ObjectStore;
   dns: DnsServer;
   addresses: { udp: AddressInfo; tcp: AddressInfo; http: AddressInfo };
   close(): Promise<void>;
@@ -46,30 +48,33 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
   };
 }
 
-/** loadRegistry reads the zones folder into a new registry, or throws when it has problems. */
-async function loadRegistry(config: ServeConfig, log: Logger): Promise<Registry> {
+/**
+ * openRegistry starts the store (reading zones/ and following its changes) and builds the first
+ * snapshot; it throws when the registry has problems, unless told to skip invalid objects.
+ */
+async function openRegistry(config: ServeConfig, log: Logger): Promise<{ registry: Registry; store: FileStore }> {
   const regLog = log.child({ module: 'registry' });
   const started = Date.now();
-  const loaded = await loadZonesDir(config.zonesDir);
-  for (const [kind, n] of loaded.ignored) regLog.debug({ kind, count: n }, 'ignored objects of a kind the registry does not use');
-  for (const p of loaded.problems) regLog.error({ code: p.code, file: p.file, line: p.line, path: p.path }, formatProblem(p));
-  if (loaded.problems.length && !config.skipInvalid) {
+  const store = new FileStore({ root: config.zonesDir, log, skipInvalid: config.skipInvalid });
+  const problems = await store.start();
+  for (const p of problems) regLog.error({ code: p.code, file: p.file, line: p.line, path: p.path }, formatProblem(p));
+  if (problems.length && !config.skipInvalid) {
+    await store.close();
     throw new SvcdnsError(
       'ERR_ZONE_INVALID',
-      `refusing to start: ${loaded.problems.length} problem(s) in ${config.zonesDir} (listed above). Fix them (svcdns check lists them) or pass --skip-invalid to serve the valid objects`,
+      `refusing to start: ${problems.length} problem(s) in ${config.zonesDir} (listed above). Fix them (svcdns check lists them) or pass --skip-invalid to serve the valid objects`,
     );
   }
   const registry = new Registry();
-  const snapshot = buildSnapshot(loaded.zones, nextSerial());
-  registry.swap(snapshot);
-  regLog.info({ zones: loaded.zones.map((z) => z.settings.domain), ...snapshot.counts, ms: Date.now() - started }, 'registry loaded');
-  return registry;
+  followStore({ store, registry, log }).rebuild();
+  regLog.info({ zones: store.zones().map((z) => z.domain), ...registry.current?.counts, ms: Date.now() - started }, 'registry loaded');
+  return { registry, store };
 }
 
 /** startServe loads the registry and opens the DNS and HTTP listeners; it throws SvcdnsError when it cannot. */
 export async function startServe(config: ServeConfig, log: Logger): Promise<Running> {
-  const registry = await loadRegistry(config, log);
-  const closers: Array<() => Promise<void>> = [];
+  const { registry, store } = await openRegistry(config, log);
+  const closers: Array<() => Promise<void>> = [() => store.close()];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c();
   };
@@ -83,7 +88,7 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     closers.push(() => http.close());
     const addresses = { ...dnsAddr, http: httpAddr };
     log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http) }, 'serving DNS');
-    return { registry, dns, addresses, close };
+    return { registry, store, dns, addresses, close };
   } catch (err) {
     await close();
     throw err;
@@ -117,6 +122,11 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     log.flush();
     return 2;
   }
+  const reload = () => {
+    log.info({ signal: 'SIGHUP' }, 'reloading every zone file');
+    void running.store.reload();
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down');
@@ -125,6 +135,7 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', reload);
   await running.close();
   log.flush();
   return 0;

@@ -1,4 +1,4 @@
-import { keyString, type Kind, type StoreEvent, type StoredObject } from './types.js';
+import { type Kind, type StoreEvent, type StoredObject } from './types.js';
 
 /** WatchListener hears events in revision order. */
 export type WatchListener = (event: StoreEvent) => void;
@@ -32,9 +32,9 @@ export class ObjectCache {
     return this.history.length ? this.history[0]!.object.revision - 1 : this.rev;
   }
 
-  /** get returns one object. */
-  get(kind: Kind, namespace: string, name: string): StoredObject | undefined {
-    return this.objects.get(`${kind}/${namespace}/${name}`);
+  /** get returns one object of a zone. */
+  get(zone: string, kind: Kind, namespace: string, name: string): StoredObject | undefined {
+    return this.objects.get(`${zone} ${kind}/${namespace}/${name}`);
   }
 
   /** list returns the objects of a kind (in one namespace, or all), sorted by namespace and name. */
@@ -58,7 +58,7 @@ export class ObjectCache {
   apply(events: readonly StoreEvent[]): void {
     if (events.length === 0) return;
     for (const e of events) {
-      const id = keyString(e.object.key);
+      const id = cacheId(e.object);
       if (e.type === 'DELETED') this.objects.delete(id);
       else this.objects.set(id, e.object);
       this.rev = Math.max(this.rev, e.object.revision);
@@ -75,9 +75,14 @@ export class ObjectCache {
    */
   reset(objects: readonly StoredObject[], revision: number): void {
     this.objects.clear();
-    for (const o of objects) this.objects.set(keyString(o.key), o);
+    for (const o of objects) this.objects.set(cacheId(o), o);
     this.history.length = 0;
     this.rev = Math.max(this.rev, revision);
+    for (const l of this.changeListeners) l([]);
+  }
+
+  /** notify tells change listeners that something besides objects changed (e.g. zone settings). */
+  notify(): void {
     for (const l of this.changeListeners) l([]);
   }
 
@@ -107,5 +112,8 @@ export class ObjectCache {
     this.changeListeners.push(listener);
   }
 }
+
+// Objects of different zones may share kind, namespace and name.
+const cacheId = (o: StoredObject) => `${o.zone} ${o.key.kind}/${o.key.namespace}/${o.key.name}`;
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

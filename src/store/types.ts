@@ -1,6 +1,8 @@
 import type { RegistryObject } from '../registry/model.js';
 import type { Origin } from '../registry/model.js';
 import type { ObjectCache } from './cache.js';
+import type { ZoneSettings } from '../registry/settings.js';
+import type { Problem, Result } from '../result.js';
 
 /** The kinds the registry stores. */
 export type Kind = 'Service' | 'EndpointSlice' | 'Endpoints' | 'Namespace';
@@ -62,7 +64,7 @@ export function keyOfObject(o: KubeObject): ObjectKey | null {
 /** ZoneDefinition is what a store knows about a zone besides its objects: its settings. */
 export interface ZoneDefinition {
   domain: string;
-  settings: import('../registry/settings.js').ZoneSettings;
+  settings: ZoneSettings;
 }
 
 /**
@@ -75,12 +77,14 @@ export interface ObjectStore {
   /** The zones the store serves, with their settings. */
   zones(): ZoneDefinition[];
   /** start lists everything, then follows changes; the problems found while listing come back. */
-  start(): Promise<import('../result.js').Problem[]>;
+  start(): Promise<Problem[]>;
   /** create stores a new object; AlreadyExists when its key is taken. */
-  create(zone: string, object: KubeObject): Promise<import('../result.js').Result<StoredObject, StoreError>>;
+  create(zone: string, object: KubeObject): Promise<Result<StoredObject, StoreError>>;
   /** update replaces an object; Conflict when `expectedRevision` is given and is not current. */
-  update(zone: string, object: KubeObject, expectedRevision?: number): Promise<import('../result.js').Result<StoredObject, StoreError>>;
+  update(zone: string, object: KubeObject, expectedRevision?: number): Promise<Result<StoredObject, StoreError>>;
   /** delete removes an object; Conflict when `expectedRevision` is given and is not current. */
-  delete(key: ObjectKey, expectedRevision?: number): Promise<import('../result.js').Result<StoredObject, StoreError>>;
+  delete(zone: string, key: ObjectKey, expectedRevision?: number): Promise<Result<StoredObject, StoreError>>;
+  /** reload reads everything again, changed or not (SIGHUP; a relist for etcd). */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }

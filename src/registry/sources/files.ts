@@ -1,13 +1,13 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Problem } from '../../result.js';
 import { SETTINGS_FILE, defaultSettings, parseSettings, type ZoneSettings } from '../settings.js';
 import { convertDocument, type ConvertContext, type ConvertedObject } from './convert.js';
 import { locateLine, parseJsonDocument, parseYamlDocuments, type SourceDocument } from './documents.js';
 import { formatPath, isSubdomain } from './fields.js';
+import { isRegistryFile, listRegistryFiles } from './scan.js';
 
-/** The file extensions a zone folder's registry files may have. */
-export const REGISTRY_EXTENSIONS = ['.yaml', '.yml', '.json'];
+export { isRegistryFile, REGISTRY_EXTENSIONS } from './scan.js';
 
 /** FileObject is a valid object of a file, and where in the file it is. */
 export interface FileObject extends ConvertedObject {
@@ -35,10 +35,6 @@ export interface ZoneFiles {
   files: FileResult[];
 }
 
-/** isRegistryFile tells whether a file name in a zone folder holds registry objects. */
-export function isRegistryFile(name: string): boolean {
-  return REGISTRY_EXTENSIONS.includes(extname(name).toLowerCase()) && name !== SETTINGS_FILE && !name.startsWith('.');
-}
 
 /** parseRegistryFile converts a file's text into objects; every problem carries file and line. */
 export function parseRegistryFile(file: string, text: string, ctx: ConvertContext): FileResult {
@@ -62,32 +58,35 @@ export function parseRegistryFile(file: string, text: string, ctx: ConvertContex
   return result;
 }
 
-/** readZoneFolder reads one zone folder: its settings file and every registry file in it. */
+/** readZoneSettings reads a zone folder's settings file; defaults when there is none. */
+export async function readZoneSettings(dir: string, domain: string): Promise<{ settings: ZoneSettings; problems: Problem[] }> {
+  const file = join(dir, SETTINGS_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { settings: defaultSettings(domain), problems: [] };
+    return { settings: defaultSettings(domain), problems: [{ code: 'ERR_ZONE_SETTINGS', file, message: `cannot read: ${(err as Error).message}` }] };
+  }
+  const [doc] = parseYamlDocuments(text);
+  if (doc && !doc.ok) return { settings: defaultSettings(domain), problems: [{ code: 'ERR_ZONE_SETTINGS', file, line: doc.line, message: doc.message }] };
+  const parsed = parseSettings(domain, doc?.value ?? {});
+  const problems: Problem[] = parsed.problems.map((p) => ({
+    code: 'ERR_ZONE_SETTINGS',
+    file,
+    line: doc ? locateLine(doc.doc, p.path) : 1,
+    path: formatPath(p.path),
+    message: p.message,
+  }));
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { settings: parsed.settings, problems };
+}
+
+/** readZoneFolder reads one zone folder: its settings file and every registry file in it and below. */
 export async function readZoneFolder(dir: string, domain: string): Promise<ZoneFiles> {
-  const names = (await readdir(dir)).sort();
-  let settings = defaultSettings(domain);
-  const settingsProblems: Problem[] = [];
-  if (names.includes(SETTINGS_FILE)) {
-    const file = join(dir, SETTINGS_FILE);
-    const [doc] = parseYamlDocuments(await readFile(file, 'utf8'));
-    if (doc && !doc.ok) settingsProblems.push({ code: 'ERR_ZONE_SETTINGS', file, line: doc.line, message: doc.message });
-    else {
-      const parsed = parseSettings(domain, doc?.value ?? {});
-      settings = parsed.settings;
-      for (const p of parsed.problems) {
-        const line = doc ? locateLine(doc.doc, p.path) : 1;
-        settingsProblems.push({ code: 'ERR_ZONE_SETTINGS', file, line, path: formatPath(p.path), message: p.message });
-      }
-      settingsProblems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    }
-  }
-  const ctx = { nodePortRange: settings.nodePortRange };
+  const { settings, problems: settingsProblems } = await readZoneSettings(dir, domain);
   const files: FileResult[] = [];
-  for (const name of names.filter(isRegistryFile)) {
-    const file = join(dir, name);
-    if (!(await stat(file)).isFile()) continue;
-    files.push(await readRegistryFile(file, ctx));
-  }
+  for (const file of (await listRegistryFiles(dir)).keys()) files.push(await readRegistryFile(file, { nodePortRange: settings.nodePortRange }));
   return { domain, dir, settings, settingsProblems, files };
 }
 
