@@ -46,6 +46,7 @@ describe('cli: env and resolv-conf', () => {
     await writeFile(join(dir, 'hostnet.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: true}\n');
     await writeFile(join(dir, 'corp.conf'), '# node file\nnameserver 192.0.2.1\nsearch corp.example.com. cluster.local\noptions timeout:1\noptions attempts:2\n');
     await writeFile(join(dir, 'broken.conf'), 'search a\nnameserver\n');
+    await writeFile(join(dir, 'readme-pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: data}\nspec:\n  dnsConfig:\n    searches: [corp.example.org]\n    options: [{name: ndots, value: "2"}, {name: edns0}]\n');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -138,6 +139,20 @@ describe('cli: env and resolv-conf', () => {
       if (r.noErr) expect(res.stderr).to.equal('');
     });
   }
+
+  it('the README shows the real output of both commands for the sample zone', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const shown = (cmd: string) => {
+      const start = readme.indexOf(`$ npx svcdns ${cmd}\n`);
+      expect(start, cmd).to.be.greaterThan(0);
+      const body = readme.slice(start + cmd.length + 14);
+      return `${body.slice(0, body.search(/\n(\$ |```)/)).trimEnd()}\n`;
+    };
+    expect(shown('env --namespace default')).to.equal(SAMPLE_DEFAULT_ENV);
+    expect(shown('resolv-conf --namespace default')).to.equal(SAMPLE_RESOLV);
+    const pod = (await runCli(['resolv-conf', '--pod', p('readme-pod.yaml'), '--zones', SAMPLE_ZONES, '--host-resolv', ''])).stdout;
+    expect(shown('resolv-conf --pod pod.yaml')).to.equal(pod);
+  });
 
   describe('-o FILE', () => {
     const out = () => p('out', 'default.env');
