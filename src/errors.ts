@@ -10,6 +10,9 @@ export const ERRORS = {
   ERR_ZONE_SETTINGS: 'the zone settings file is invalid',
   ERR_CONFIG: 'a command-line flag or SVCDNS_* variable is invalid',
   ERR_LISTEN: 'a socket could not be opened',
+  ERR_POD_INVALID: 'a Pod manifest is not a valid v1 Pod',
+  ERR_RESOLV_PARSE: "the node's resolv.conf cannot be read or kubelet would refuse it",
+  ERR_WRITE: 'an output file could not be written',
 } as const;
 
 /** ErrorCode is one of the catalogue's codes. */

@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './cli/check.js';
+import { envCommand } from './cli/env.js';
+import { resolvConfCommand } from './cli/resolv-conf.js';
 import { serveCommand } from './cli/serve.js';
 import { SvcdnsError } from './errors.js';
 
-type Command = (argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream) => Promise<number>;
+type Command = (argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
 
 /** The subcommands, in the order --help lists them. */
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'serve the registry over DNS (UDP and TCP)' },
   check: { run: checkCommand, summary: 'validate the registry; list every problem as file:line: message' },
+  env: { run: envCommand, summary: "write the service environment variables kubelet gives a namespace's containers" },
+  'resolv-conf': { run: resolvConfCommand, summary: "write the resolv.conf kubelet gives a pod (ClusterFirst, dnsConfig...)" },
 };
 
 /** version reads the package version. */
@@ -48,7 +52,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.W
     return 2;
   }
   try {
-    return await command.run(rest, env, out);
+    return await command.run(rest, env, out, err);
   } catch (e) {
     if (e instanceof SvcdnsError) {
       err.write(`svcdns ${name}: ${e.message}\n`);

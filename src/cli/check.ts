@@ -1,11 +1,11 @@
-import { loadZonesDir } from '../registry/load.js';
 import { buildSnapshot, nextSerial } from '../registry/snapshot.js';
 import { formatProblem } from '../result.js';
 import { helpText, parseFlags, type Flags } from './args.js';
+import { REGISTRY_FLAGS, loadRegistryInputs, registrySource } from './registry-input.js';
 
 /** Flags of `svcdns check`. */
 export const CHECK_FLAGS = {
-  zones: { type: 'string', arg: 'DIR', default: './zones', help: 'registry folder: one sub-folder per cluster domain' },
+  ...REGISTRY_FLAGS,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies Flags;
 
@@ -13,10 +13,10 @@ export const CHECK_FLAGS = {
 export async function checkCommand(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseFlags(argv, env, CHECK_FLAGS);
   if (values.help) {
-    out.write(helpText('svcdns check [--zones DIR]', 'Validate the registry without serving it. Exits 1 and lists every problem when there is one.', CHECK_FLAGS));
+    out.write(helpText('svcdns check [--zones DIR | -f PATH... [--domain D]]', 'Validate the registry without serving it. Exits 1 and lists every problem when there is one.', CHECK_FLAGS));
     return 0;
   }
-  const loaded = await loadZonesDir(values.zones);
+  const loaded = await loadRegistryInputs(registrySource(argv, values));
   for (const p of loaded.problems) out.write(`${formatProblem(p)}\n`);
   if (loaded.problems.length) {
     const files = new Set(loaded.problems.map((p) => p.file)).size;

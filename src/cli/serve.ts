@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createDnsServer, type DnsServer } from '../dns/server.js';
+import { envRoutes } from '../envvars/routes.js';
 import { SvcdnsError } from '../errors.js';
 import { healthRoutes } from '../http/health.js';
 import { createHttpServer, type HttpServer, type Route } from '../http/server.js';
@@ -82,7 +83,7 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     const dns = createDnsServer({ registry, log });
     const dnsAddr = await listening('DNS', config.dns, '--dns', () => dns.listen(config.dns.host, config.dns.port));
     closers.push(() => dns.close());
-    const routes: Route[] = [...healthRoutes({ registry })];
+    const routes: Route[] = [...healthRoutes({ registry }), ...envRoutes({ registry })];
     const http: HttpServer = createHttpServer({ log, routes });
     const httpAddr = await listening('HTTP', config.http, '--http', () => http.listen(config.http.host, config.http.port));
     closers.push(() => http.close());
