@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -32,6 +32,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, {
     throw err;
   }
   await syncDir(dir);
+}
+
+/** unlinkDurable removes a file and makes the removal durable (fsync of the folder). */
+export async function unlinkDurable(file: string): Promise<void> {
+  await unlink(file);
+  await syncDir(dirname(resolve(file)));
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -1,5 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Logger } from '../../log.js';
 import { objectKey } from '../../registry/content.js';
@@ -13,7 +13,7 @@ import { fail, formatProblem, ok, type Problem, type Result } from '../../result
 import { ObjectCache } from '../cache.js';
 import { decorate, persistable, userContent } from '../decorate.js';
 import { keyOfObject, type KubeObject, type ObjectKey, type ObjectStore, type StoreError, type StoreEvent, type StoredObject, type ZoneDefinition } from '../types.js';
-import { writeFileAtomic, unlinkDurable } from './atomic.js';
+import { writeFileAtomic, unlinkDurable } from '../../fs/atomic-write.js';
 import { apiFilePath } from './layout.js';
 import { DirWatcher } from './watcher.js';
 import { rewriteFile } from './rewrite.js';
@@ -403,6 +403,7 @@ export class FileStore implements ObjectStore {
   // Writes a whole file for one object and reads it back as the file's new state.
   private async writeObjectFile(zone: ZoneState, file: string, text: string): Promise<Result<FileState, StoreError>> {
     try {
+      await mkdir(dirname(file), { recursive: true });
       await writeFileAtomic(file, text);
     } catch (err) {
       return fail({ reason: 'InternalError', message: `cannot write ${file}: ${(err as Error).message}` });
