@@ -13,6 +13,7 @@ export const ERRORS = {
   ERR_POD_INVALID: 'a Pod manifest is not a valid v1 Pod',
   ERR_RESOLV_PARSE: "the node's resolv.conf cannot be read or kubelet would refuse it",
   ERR_WRITE: 'an output file could not be written',
+  ERR_UPSTREAM_LOOP: 'an upstream resolver is svcdns itself or forwards back to it',
 } as const;
 
 /** ErrorCode is one of the catalogue's codes. */

@@ -11,6 +11,7 @@ import { formatProblem } from '../result.js';
 import { FileStore } from '../store/files/store.js';
 import type { ObjectStore } from '../store/types.js';
 import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
+import { buildResolver, RESOLVER_FLAGS, resolverConfig, type Resolver, type ResolverConfig } from './resolver.js';
 
 /** Flags of `svcdns serve`; feature modules add their groups here. */
 export const SERVE_FLAGS = {
@@ -19,6 +20,7 @@ export const SERVE_FLAGS = {
   http: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:8080', help: 'HTTP address: /health, /ready and the other HTTP endpoints' },
   'skip-invalid': { type: 'boolean', default: false, help: 'serve the valid objects when some are invalid, instead of refusing to start' },
   'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  ...RESOLVER_FLAGS,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies Flags;
 
@@ -28,6 +30,8 @@ export interface ServeConfig {
   dns: { host: string; port: number };
   http: { host: string; port: number };
   skipInvalid: boolean;
+  /** Forwarding, cache, recursion ACL and autopath; absent: no forwarding (outside names REFUSED). */
+  resolver?: ResolverConfig;
 }
 
 /** Running is a started server. */
@@ -36,6 +40,8 @@ export interface Running {
   store: ObjectStore;
   dns: DnsServer;
   addresses: { udp: AddressInfo; tcp: AddressInfo; http: AddressInfo };
+  /** The resolver's counters (cache, forward, autopath), for metrics. */
+  stats: Resolver['stats'];
   close(): Promise<void>;
 }
 
@@ -46,6 +52,7 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
     dns: parseHostPort('dns', values.dns),
     http: parseHostPort('http', values.http),
     skipInvalid: values['skip-invalid'],
+    resolver: resolverConfig(values),
   };
 }
 
@@ -80,16 +87,19 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     for (const c of closers.splice(0).reverse()) await c();
   };
   try {
-    const dns = createDnsServer({ registry, log });
+    const resolver = config.resolver ? buildResolver(config.resolver, registry, log) : undefined;
+    closers.push(async () => resolver?.close());
+    const dns = createDnsServer({ registry, log, handlers: resolver?.handlers, recursionAvailable: resolver?.recursionAvailable });
     const dnsAddr = await listening('DNS', config.dns, '--dns', () => dns.listen(config.dns.host, config.dns.port));
     closers.push(() => dns.close());
+    await resolver?.checkLoops({ host: config.dns.host, port: dnsAddr.udp.port });
     const routes: Route[] = [...healthRoutes({ registry }), ...envRoutes({ registry })];
     const http: HttpServer = createHttpServer({ log, routes });
     const httpAddr = await listening('HTTP', config.http, '--http', () => http.listen(config.http.host, config.http.port));
     closers.push(() => http.close());
     const addresses = { ...dnsAddr, http: httpAddr };
     log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http) }, 'serving DNS');
-    return { registry, store, dns, addresses, close };
+    return { registry, store, dns, addresses, stats: resolver?.stats ?? {}, close };
   } catch (err) {
     await close();
     throw err;

@@ -7,10 +7,19 @@ export interface RcodeReply {
   readonly rcode: number;
 }
 
-/** WireReply is a complete message from elsewhere (an upstream, a cache); only its ID is patched. */
+/**
+ * WireReply is a complete message from elsewhere (an upstream, a cache), without an OPT record. The
+ * server patches in the query's ID, RD and CD bits and question (case), appends its own OPT, and
+ * counts TTLs down for answers that waited in a cache (see relay.ts).
+ */
 export interface WireReply {
   readonly kind: 'wire';
   readonly message: Buffer;
+  /** Length of the message without its additional section (-1: none), sent when only that does not fit. */
+  readonly leanLen?: number;
+  /** Offsets of TTL fields to lower by `age` seconds (answers served from a cache). */
+  readonly ttlAt?: readonly number[];
+  readonly age?: number;
 }
 
 /** Reply is what a handler decides; the server turns it into bytes for the query's transport. */

@@ -236,8 +236,8 @@ function header(out: Buffer, q: Query, aa: boolean, tc: boolean, ra: boolean, rc
   out.writeUInt16BE(1, 4);
 }
 
-// Our OPT (RFC 6891 §6.1.2): payload size we accept, extended rcode, version 0, DO copied (RFC 3225 §3).
-function writeOpt(out: Buffer, at: number, extRcode: number, dnssecOk: boolean): void {
+/** writeOpt writes our OPT (RFC 6891 §6.1.2): payload size we accept, extended rcode, version 0, DO copied (RFC 3225 §3). */
+export function writeOpt(out: Buffer, at: number, extRcode: number, dnssecOk: boolean): void {
   out[at] = 0;
   out.writeUInt16BE(TYPE.OPT, at + 1);
   out.writeUInt16BE(MAX_UDP_PAYLOAD, at + 3);

@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import { clusterHandler } from './handlers/cluster/index.js';
-import { compose, rcodeReply, type Handler, type Next, type Reply } from './handler.js';
-import { answerFrom, errorFrom, negativeFrom, parseQuery, sizeLimit, withId, type Query, type Transport } from './message.js';
+import { compose, rcodeReply, type Handler, type Next } from './handler.js';
+import { errorFrom, parseQuery, type Query, type Transport } from './message.js';
+import { replyBytes as toBytes } from './relay.js';
 import { listenTcp, type TcpOptions } from './tcp.js';
 import { RCODE, TYPE } from './types.js';
 import { listenUdp } from './udp.js';
@@ -13,10 +14,13 @@ import { readExtraRecords } from './wire.js';
 export interface DnsServerOptions {
   registry: Registry;
   log: Logger;
-  /** The handler chain in order; defaults to [cluster]. What no handler answers is REFUSED. */
+  /**
+   * The handler chain in order; defaults to [cluster]. What no handler answers is REFUSED.
+   * With forwarding (src/cli/resolver.ts): [autopath?, cache?, cluster, forward].
+   */
   handlers?: Handler[];
-  /** RA bit in responses: set when the chain forwards for this server's clients. */
-  recursionAvailable?: boolean;
+  /** RA bit in responses: set when the chain forwards for this client (a function of its address). */
+  recursionAvailable?: boolean | ((client: string) => boolean);
   tcp?: Partial<TcpOptions>;
 }
 
@@ -37,23 +41,11 @@ export function createDnsServer({ registry, log, handlers, recursionAvailable = 
   const dnsLog = log.child({ module: 'dns' });
   const refuse: Next = () => rcodeReply(RCODE.REFUSED);
   const chain = compose(handlers ?? [clusterHandler({ registry })], refuse);
-  const ra = recursionAvailable;
   const closers: Array<() => Promise<void>> = [];
 
-  function toBytes(q: Query, reply: Reply): Buffer {
-    switch (reply.kind) {
-      case 'answer':
-        return answerFrom(q, reply, ra);
-      case 'negative':
-        return negativeFrom(q, reply.zone.soaBody(q.key.length - reply.zone.apexKey.length), reply.rcode, ra);
-      case 'rcode':
-        return errorFrom(q, reply.rcode, ra);
-      case 'wire':
-        return reply.message.length > sizeLimit(q) ? errorFrom(q, RCODE.SERVFAIL, ra) : withId(q, reply.message);
-    }
-  }
+  const raFor = typeof recursionAvailable === 'function' ? recursionAvailable : () => recursionAvailable;
 
-  function failed(q: Query, err: unknown): Buffer {
+  function failed(q: Query, err: unknown, ra: boolean): Buffer {
     dnsLog.error({ err }, 'failed to answer a query; replied SERVFAIL');
     return errorFrom(q, RCODE.SERVFAIL, ra);
   }
@@ -61,16 +53,17 @@ export function createDnsServer({ registry, log, handlers, recursionAvailable = 
   function handle(message: Buffer, transport: Transport = 'udp', client = ''): HandleResult | Promise<HandleResult> {
     const q = parseQuery(message, transport, client);
     if (!q) return null;
+    const ra = raFor(client);
     try {
       if (q.needsFullParse) readExtraRecords(q);
       if (q.error >= 0) return errorFrom(q, q.error, ra);
       const early = screen(q);
       if (early) return errorFrom(q, early, ra);
       const reply = chain(q);
-      if (reply instanceof Promise) return reply.then((r) => toBytes(q, r), (err: unknown) => failed(q, err));
-      return toBytes(q, reply);
+      if (reply instanceof Promise) return reply.then((r) => toBytes(q, r, ra), (err: unknown) => failed(q, err, ra));
+      return toBytes(q, reply, ra);
     } catch (err) {
-      return failed(q, err);
+      return failed(q, err, ra);
     }
   }
 

@@ -39,10 +39,18 @@ export async function dig(port: number, args: string[]): Promise<string> {
 /** BIN is the svcdns command as installed (bin/svcdns.js over the built dist/). */
 export const BIN = fileURLToPath(new URL('../../bin/svcdns.js', import.meta.url));
 
+/**
+ * childEnv is the environment of a svcdns child: forwarding is off unless a test asks for it, so
+ * no test ever sends a query to the resolver of /etc/resolv.conf (it is off this machine).
+ */
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...process.env, SVCDNS_UPSTREAM: process.env.SVCDNS_UPSTREAM ?? 'none', ...env };
+}
+
 /** runCli runs `svcdns ARGS` to completion. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: childEnv(env), timeout: 30_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -62,7 +70,7 @@ export interface ServeProcess {
 /** startServe spawns `svcdns serve ARGS` (HTTP on a free port unless given) and waits for its "serving DNS" log line. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const all = args.includes('--http') ? args : [...args, '--http', '127.0.0.1:0'];
-  const child = spawn(process.execPath, [BIN, 'serve', ...all], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', ...all], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const stop = () =>
     new Promise<number | null>((resolve) => {
