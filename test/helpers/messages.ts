@@ -3,6 +3,7 @@
  * which compresses names, RDATA included, as real servers do).
  */
 import { Packet } from 'dns2';
+import type { DecodedMessage, DecodedRecord } from '../../src/dns/wire.js';
 import { typeNumber } from './case.js';
 
 /** Rr is a record in dns2's shape: name, type mnemonic, TTL and the type's fields. */
@@ -34,12 +35,12 @@ export function response(s: ResponseSpec): Buffer {
   p.header.aa = s.aa ? 1 : 0;
   p.header.tc = s.tc ? 1 : 0;
   p.header.rcode = s.rcode ?? 0;
-  p.questions.push({ name: s.qname.replace(/\.$/, ''), type: typeNumber(s.qtype), class: 1 } as Packet.Question);
-  const rr = (r: Rr) => ({ ...r, name: r.name.replace(/\.$/, ''), type: typeNumber(r.type), class: 1 }) as unknown as Packet.Resource;
+  p.questions.push({ name: s.qname.replace(/\.$/, ''), type: typeNumber(s.qtype), class: 1 } as DecodedMessage['questions'][number]);
+  const rr = (r: Rr) => ({ ...r, name: r.name.replace(/\.$/, ''), type: typeNumber(r.type), class: 1 }) as unknown as DecodedRecord;
   p.answers.push(...(s.answers ?? []).map(rr));
   p.authorities.push(...(s.authorities ?? []).map(rr));
   p.additionals.push(...(s.additionals ?? []).map(rr));
-  if (s.edns) p.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: s.edns, doFlag: s.dnssecOk }) as unknown as Packet.Resource);
+  if (s.edns) p.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: s.edns, doFlag: s.dnssecOk }) as unknown as DecodedRecord);
   return p.toBuffer();
 }
 
