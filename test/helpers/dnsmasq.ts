@@ -33,7 +33,7 @@ export function exampleOrg(): string[] {
     '--host-record=host.example.org,192.0.2.8',
     '--host-record=upstream.example.org,192.0.2.7',
     '--host-record=v6.example.org,2001:db8::6',
-    '--txt-record=txt.example.org,"hello from dnsmasq"',
+    '--txt-record=txt.example.org,hello from dnsmasq',
     ...big,
   ];
 }
@@ -61,7 +61,7 @@ export async function startDnsmasq(args: string[], port?: number): Promise<Dnsma
   const bin = requireTool('dnsmasq');
   for (let attempt = 0; ; attempt++) {
     const p = port ?? (await freePort());
-    const all = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${p}`, '--log-facility=-', '--user=root', ...args];
+    const all = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${p}`, '--log-facility=-', '--user=root', '--local=/svcdns-ready.test/', ...args];
     const child = spawn(bin, all, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,7 +91,7 @@ async function answers(port: number, child: ChildProcess): Promise<boolean> {
       };
       s.on('message', () => done(true));
       s.on('error', () => done(false));
-      s.send(query('probe.example.org', 'A'), port, '127.0.0.1');
+      s.send(query('up.svcdns-ready.test', 'A'), port, '127.0.0.1'); // answered locally, never forwarded
     });
     if (ok) return true;
     await sleep(100);

@@ -195,6 +195,7 @@ export class Forwarder {
       return;
     }
     up.success();
+    if (o.via === 'tcp') this.stats.tcp++;
     const rcode = o.reply.scan.rcode | ((o.reply.scan.opt?.extRcode ?? 0) << 4);
     this.stats.outcome(label, rcode);
     if (TRY_NEXT.has(rcode) || rcode > 15) {

@@ -22,6 +22,8 @@ export class ForwardStats {
   refusedBusy = 0;
   /** Queries that joined an identical one already under way. */
   coalesced = 0;
+  /** Answers that came over TCP because the UDP answer was truncated. */
+  tcp = 0;
   /** Datagrams from an upstream that did not answer the query (wrong ID or question, malformed). */
   ignored = 0;
 
