@@ -23,11 +23,11 @@ export interface Dnsmasq {
  * MINIMUM 30): host.example.org A 192.0.2.8, upstream.example.org A 192.0.2.7, big.example.org
  * with 100 A records (1.6 KB: more than a UDP answer of 1232 octets), txt.example.org TXT.
  */
-export function exampleOrg(): string[] {
+export function exampleOrg(host = '127.0.0.1'): string[] {
   const big: string[] = [];
   for (let i = 1; i <= 100; i++) big.push(`--host-record=big.example.org,192.0.2.${i}`);
   return [
-    '--auth-server=ns.example.org,127.0.0.1',
+    `--auth-server=ns.example.org,${host}`,
     '--auth-zone=example.org',
     '--auth-ttl=30',
     '--host-record=host.example.org,192.0.2.8',
@@ -56,12 +56,12 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** startDnsmasq runs dnsmasq in the foreground with `args` and waits until it answers. */
-export async function startDnsmasq(args: string[], port?: number): Promise<Dnsmasq> {
+/** startDnsmasq runs dnsmasq in the foreground with `args` on host:port (default a free port) and waits until it answers. */
+export async function startDnsmasq(args: string[], port?: number, host = '127.0.0.1'): Promise<Dnsmasq> {
   const bin = requireTool('dnsmasq');
   for (let attempt = 0; ; attempt++) {
     const p = port ?? (await freePort());
-    const all = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${p}`, '--log-facility=-', '--user=root', '--local=/svcdns-ready.test/', ...args];
+    const all = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', `--listen-address=${host}`, '--bind-interfaces', `--port=${p}`, '--log-facility=-', '--user=root', '--local=/svcdns-ready.test/', ...args];
     const child = spawn(bin, all, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -72,14 +72,14 @@ export async function startDnsmasq(args: string[], port?: number): Promise<Dnsma
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       });
-    if (await answers(p, child)) return { port: p, child, output: () => out, stop };
+    if (await answers(host, p, child)) return { port: p, child, output: () => out, stop };
     await stop();
-    if (attempt >= 3 || port !== undefined) throw new Error(`dnsmasq did not start on 127.0.0.1:${p}:\n${out}`);
+    if (attempt >= 3 || port !== undefined) throw new Error(`dnsmasq did not start on ${host}:${p}:\n${out}`);
   }
 }
 
 // Polls with a query until dnsmasq replies (any rcode), for up to 5 s.
-async function answers(port: number, child: ChildProcess): Promise<boolean> {
+async function answers(host: string, port: number, child: ChildProcess): Promise<boolean> {
   for (let i = 0; i < 50 && child.exitCode === null; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = dgram.createSocket('udp4');
@@ -91,7 +91,7 @@ async function answers(port: number, child: ChildProcess): Promise<boolean> {
       };
       s.on('message', () => done(true));
       s.on('error', () => done(false));
-      s.send(query('up.svcdns-ready.test', 'A'), port, '127.0.0.1'); // answered locally, never forwarded
+      s.send(query('up.svcdns-ready.test', 'A'), port, host); // answered locally, never forwarded
     });
     if (ok) return true;
     await sleep(100);
