@@ -32,6 +32,8 @@ const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
  */
 export class Acl {
   private readonly memo = new Map<string, boolean>();
+  private lastClient = '';
+  private lastAllowed = false;
 
   constructor(
     readonly cidrs: readonly Cidr[],
@@ -40,12 +42,15 @@ export class Acl {
 
   /** allows tells whether the client may receive forwarded (recursive) answers. */
   allows(client: string): boolean {
+    if (client === this.lastClient && client !== '') return this.lastAllowed;
     let v = this.memo.get(client);
     if (v === undefined) {
       v = this.check(client);
       if (this.memo.size >= this.memoMax) this.memo.clear();
       this.memo.set(client, v);
     }
+    this.lastClient = client;
+    this.lastAllowed = v;
     return v;
   }
 

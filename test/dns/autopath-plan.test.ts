@@ -52,9 +52,17 @@ describe('autopath: when a query is walked', () => {
     });
   }
 
-  it('lists the names a client with the kubelet search list asks after an NXDOMAIN', () => {
-    const p = plan('web.example.dev.default.svc.cluster.local');
-    expect(p.walk).to.equal(true);
-    if (p.walk) expect(p.continuation.map(keyToName)).to.deep.equal(['web.example.dev.svc.cluster.local.', 'web.example.dev.cluster.local.']);
-  });
+  const continuations: Array<[string, string[]]> = [
+    ['web.example.dev.default.svc.cluster.local', ['web.example.dev.svc.cluster.local.']],
+    ['a.b.default.svc.default.svc.cluster.local', ['a.b.default.svc.cluster.local.']],
+    ['api.example.com.default.svc.cluster.local', []],
+    ['nosuch.default.svc.cluster.local', []],
+  ];
+  for (const [name, next] of continuations) {
+    it(`remembers for ${name}: ${next.join(', ') || 'nothing'} (names a kubelet client asks next that autopath could walk)`, () => {
+      const p = plan(name);
+      expect(p.walk === false && p.reason === 'shape').to.equal(false);
+      if (p.walk || p.reason !== 'shape') expect(p.continuation.map(keyToName)).to.deep.equal(next);
+    });
+  }
 });

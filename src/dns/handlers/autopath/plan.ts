@@ -39,25 +39,24 @@ export const MAX_SEARCH = 32;
  * planAutopath reads the query as `<B>.<N>.svc.<zone>`, the first search-list expansion of a
  * name B for a pod in namespace N (kubelet's list: N.svc.<zone> svc.<zone> <zone> and the node's
  * search domains), and returns the names a client would try next, in order, ending with B itself.
- * `continuation` lists the cluster names that client asks next when it gets NXDOMAIN here.
+ * `continuation` lists the cluster names that client asks next when it gets NXDOMAIN here. Works
+ * on offsets into the key: most NXDOMAIN queries leave here without building a string.
  */
 export function planAutopath(p: PlanInput): Plan {
   const { key, apexKey } = p;
-  const tail = SVC + apexKey;
-  if (key.length <= tail.length || !key.endsWith(tail)) return { walk: false, reason: 'shape' };
-  const labels = splitLabels(key.slice(0, key.length - tail.length));
-  if (labels.length < 2) return { walk: false, reason: 'shape' };
-  const ns = labels[labels.length - 1]!;
-  const base = labels.slice(0, -1).map(label).join('');
-  const nsKey = label(ns) + tail;
-  // A client with kubelet's list that gets NXDOMAIN here asks <B>.svc.<zone>, then <B>.<zone>.
-  const continuation = [base + tail, base + apexKey];
+  const ns = nsLabelAt(key, apexKey);
+  if (ns < 0) return SHAPE;
+  const base = key.slice(0, ns); // B's labels, no terminating zero
+  const nsKey = key.slice(ns);
+  const tail = nsKey.slice(nsKey.charCodeAt(0) + 1); // svc.<zone>
+  const continuation = continuationOf(base, tail, apexKey, p.has);
   const skip = (reason: SkipReason): Plan => ({ walk: false, reason, continuation });
   if (p.dnssec) return skip('dnssec'); // a synthesised CNAME cannot be signed
   if (!p.has(nsKey)) return skip('namespace');
+  const lastB = lastLabelAt(base);
+  if (lastB === 0) return skip('single-label');
+  if (p.has(base.slice(lastB) + nsKey)) return skip('endpoint-name');
   if (p.isContinuation(key)) return skip('continuation');
-  if (labels.length < 3) return skip('single-label');
-  if (p.has(label(labels[labels.length - 2]!) + nsKey)) return skip('endpoint-name');
   const suffixes: string[] = [];
   for (const s of [tail, apexKey, ...p.hostSearch]) {
     if (s !== nsKey && !suffixes.includes(s) && suffixes.length < MAX_SEARCH - 1) suffixes.push(s);
@@ -67,9 +66,38 @@ export function planAutopath(p: PlanInput): Plan {
   return { walk: true, baseLen: base.length, candidates, continuation };
 }
 
-/** splitLabels splits a run of key labels (no terminating zero) into their texts. */
-function splitLabels(run: string): string[] {
+const SHAPE: Plan = { walk: false, reason: 'shape' };
+
+// Offset of the namespace label N in `<B>.<N>.svc.<zone>` (B at least one label), or -1.
+function nsLabelAt(key: string, apexKey: string): number {
+  const end = key.length - apexKey.length - SVC.length;
+  if (end <= 0 || !key.endsWith(apexKey) || !key.startsWith(SVC, end)) return -1;
+  let last = -1;
+  let count = 0;
+  for (let i = 0; i < end; i += key.charCodeAt(i) + 1) {
+    last = i;
+    count++;
+  }
+  return count >= 2 ? last : -1;
+}
+
+// Offset of the last label of a run of labels (0 when there is one label).
+function lastLabelAt(run: string): number {
+  let last = 0;
+  for (let i = 0; i < run.length; i += run.charCodeAt(i) + 1) last = i;
+  return last;
+}
+
+// What a client with kubelet's list asks after NXDOMAIN here: <B>.svc.<zone>, then <B>.<zone>;
+// kept only when autopath could walk them (two labels or more before an existing namespace).
+function continuationOf(base: string, tail: string, apexKey: string, has: (key: string) => boolean): string[] {
   const out: string[] = [];
-  for (let i = 0; i < run.length; i += run.charCodeAt(i) + 1) out.push(run.slice(i + 1, i + 1 + run.charCodeAt(i)));
+  let labels = 0;
+  for (let i = 0; i < base.length && labels < 3; i += base.charCodeAt(i) + 1) labels++;
+  if (labels < 3) return out; // neither name can have two labels before a namespace
+  for (const k of [base + tail, base + apexKey]) {
+    const ns = nsLabelAt(k, apexKey);
+    if (ns > 0 && lastLabelAt(k.slice(0, ns)) > 0 && has(k.slice(ns))) out.push(k);
+  }
   return out;
 }
