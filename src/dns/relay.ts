@@ -1,8 +1,9 @@
 /**
- * Serving a complete message from elsewhere (an upstream's answer, a cached copy, an autopath
- * answer) to one client: a copy with the client's ID, RD and CD bits and question bytes (so the
- * asker's case comes back, as with prebuilt answers), TTLs counted down for the time the answer
- * spent in a cache, our own OPT, and the client's size limit.
+ * Turning handler replies into responses (`replyBytes`), and serving a complete message from
+ * elsewhere (an upstream's answer, a cached copy, an autopath answer) to one client: a copy with
+ * the client's ID, RD and CD bits and question bytes (so the asker's case comes back, as with
+ * prebuilt answers), TTLs counted down for the time the answer spent in a cache, our own OPT, and
+ * the client's size limit.
  */
 import type { Reply, WireReply } from './handler.js';
 import { answerFrom, errorFrom, negativeFrom, sizeLimit, writeOpt, type Query } from './message.js';
