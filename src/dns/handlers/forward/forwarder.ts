@@ -48,6 +48,8 @@ export class Forwarder {
   private inFlight = 0;
   private readonly pending = new Map<string, Promise<Reply>>();
   private readonly all: Upstream[] = [];
+  /** Queries under way, each with a function that ends it (SERVFAIL) when the server closes. */
+  private readonly live = new Set<() => void>();
   /** Loop probes under way (probe key → upstream label), and the upstreams that sent one back. */
   readonly probes = new Map<string, string>();
   readonly looped = new Set<string>();
@@ -117,9 +119,10 @@ export class Forwarder {
     return p;
   }
 
-  /** close stops the health checks; queries under way still end at their timeout. */
+  /** close stops the health checks and ends the queries under way with SERVFAIL. */
   close(): void {
     for (const u of this.all) u.close();
+    for (const end of [...this.live]) end();
   }
 
   private resolve(q: Query, group: UpstreamGroup): Promise<Reply> {
@@ -136,6 +139,7 @@ export class Forwarder {
       const finish = (reply: Reply) => {
         if (done) return;
         done = true;
+        this.live.delete(end);
         clearTimeout(deadline);
         clearTimeout(stagger);
         for (const x of running.keys()) x.cancel(); // another upstream answered first
@@ -150,6 +154,8 @@ export class Forwarder {
         this.stats.servfail++;
         finish(rcodeReply(RCODE.SERVFAIL));
       }, this.timeoutMs);
+      const end = () => finish(rcodeReply(RCODE.SERVFAIL));
+      this.live.add(end);
       const launch = () => {
         clearTimeout(stagger);
         if (done) return;
