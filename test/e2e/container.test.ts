@@ -16,6 +16,7 @@ describe('e2e: a container using svcdns as its resolver (glibc, network namespac
   this.timeout(90_000);
   let report: Report;
   before(async () => {
+    requireTool('ip');
     const { stdout } = await run(requireTool('unshare'), ['--net', '--mount', '--', process.execPath, '--import', 'tsx', DRIVER], { cwd: ROOT, timeout: 80_000 });
     report = JSON.parse(stdout) as Report;
     expect(report.errors).to.deep.equal([]);
