@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,8 +16,8 @@ import { SAMPLE_ZONES } from '../helpers/server.js';
 import { dig, startServe as spawnServe } from '../helpers/tools.js';
 
 /** serve starts svcdns in this process (the same code as `svcdns serve`) on 127.0.0.1:0. */
-async function serve(args: string[]): Promise<Running> {
-  const { values } = parseFlags([...args, '--zones', SAMPLE_ZONES, '--dns', '127.0.0.1:0', '--http', '127.0.0.1:0'], {}, SERVE_FLAGS);
+async function serve(args: string[], zones = SAMPLE_ZONES): Promise<Running> {
+  const { values } = parseFlags([...args, '--zones', zones, '--dns', '127.0.0.1:0', '--http', '127.0.0.1:0'], {}, SERVE_FLAGS);
   return startServe(serveConfig(values), silentLogger());
 }
 
@@ -147,6 +150,30 @@ describe('e2e: forwarding to a real upstream (dnsmasq)', function () {
       expect(other.stats.forward!.responses.get(`127.0.0.1:${dm.port}`)?.get('REFUSED')).to.equal(1);
     } finally {
       await other.close();
+    }
+  });
+
+  it('a cached answer never outlives the registry: a zone folder added while serving takes its names at once', async () => {
+    const zones = await mkdtemp(join(tmpdir(), 'svcdns-live-'));
+    await cp(SAMPLE_ZONES, zones, { recursive: true });
+    const live = await serve(['--upstream', `127.0.0.1:${dm.port}`], zones);
+    try {
+      expect(lines((await ask(portOf(live), 'host.example.org')).answers)).to.deep.equal(['host.example.org. 30 IN A 192.0.2.8']);
+      await ask(portOf(live), 'host.example.org');
+      expect(live.stats.cache!.hits).to.equal(1);
+      await mkdir(join(zones, 'example.org'));
+      await writeFile(join(zones, 'example.org', 'web.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: 10.96.5.5}\n');
+      let m = await ask(portOf(live), 'host.example.org');
+      for (let i = 0; i < 50 && m.header.aa !== 1; i++) {
+        await sleep(100);
+        m = await ask(portOf(live), 'host.example.org');
+      }
+      expect([rcodeName(m.header.rcode), m.header.aa, m.answers.length]).to.deep.equal(['NXDOMAIN', 1, 0]);
+      expect(lines(m.authorities)[0]).to.match(/^example\.org\. 5 IN SOA ns\.dns\.example\.org\. /);
+      expect(live.stats.cache!.entries()).to.equal(0);
+    } finally {
+      await live.close();
+      await rm(zones, { recursive: true, force: true });
     }
   });
 
