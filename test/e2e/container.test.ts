@@ -22,6 +22,10 @@ describe('e2e: a container using svcdns as its resolver (glibc, network namespac
     expect(report.errors).to.deep.equal([]);
   });
 
+  it('the pod resolv.conf comes from `svcdns resolv-conf` (kubelet: cluster search domains, then the node\'s, ndots:5)', () => {
+    expect(report.podResolvConf).to.equal('search default.svc.cluster.local svc.cluster.local cluster.local corp.test\nnameserver 127.0.0.1\noptions ndots:5\n');
+  });
+
   const direct: Array<[string, RegExp]> = [
     ['getent ahosts myservice', /^10\.0\.0\.50 DGRAM \| 10\.0\.0\.50 RAW \| 10\.0\.0\.50 STREAM myservice\.default\.svc\.cluster\.local$/],
     ['node dns.lookup myservice', /^10\.0\.0\.50$/],

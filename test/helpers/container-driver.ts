@@ -1,7 +1,7 @@
 /**
  * Runs inside a fresh network and mount namespace (`unshare --net --mount`, as root), so that it
- * can be a container's view of DNS: svcdns on 127.0.0.1:53, the pod resolv.conf kubelet writes
- * bind-mounted over /etc/resolv.conf, and dnsmasq as the upstream on 127.0.0.2:53. Nothing here
+ * can be a container's view of DNS: svcdns on 127.0.0.1:53, the pod resolv.conf from
+ * `svcdns resolv-conf` (kubelet's format) bind-mounted over /etc/resolv.conf, and dnsmasq as the upstream on 127.0.0.2:53. Nothing here
  * can reach the machine's own network. It drives real resolver libraries (glibc through
  * `getent`, Node's dns.lookup) and prints one JSON report on stdout; the test asserts on it.
  *
@@ -11,7 +11,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,8 @@ export const LOOKUPS = ['getent ahosts', 'getent ahostsv4', 'getent hosts', 'nod
 
 /** Report is what the driver prints. */
 export interface Report {
+  /** The pod resolv.conf `svcdns resolv-conf` wrote, used by every lookup. */
+  podResolvConf?: string;
   direct: Record<string, string>;
   counted: Record<'plain' | 'autopath', Record<string, { answer: string; queries: number }>>;
   errors: string[];
@@ -128,11 +130,13 @@ async function main(): Promise<void> {
   execFileSync('ip', ['addr', 'add', '192.0.2.200/32', 'dev', 'lo']);
   execFileSync('ip', ['-6', 'addr', 'add', '2001:db8::200/128', 'dev', 'lo']);
   const dir = mkdtempSync(join(tmpdir(), 'svcdns-container-'));
-  // The node's resolv.conf (svcdns's upstream and the node search domain kubelet appends) and the
-  // pod's, as kubelet writes it for dnsPolicy ClusterFirst in namespace default.
+  // The node's resolv.conf (svcdns's upstream, and the node search domain kubelet appends), and
+  // the pod's from `svcdns resolv-conf`, as kubelet writes it for a ClusterFirst pod in default.
   writeFileSync(join(dir, 'node-resolv.conf'), 'nameserver 127.0.0.2\nsearch corp.test\n');
-  writeFileSync(join(dir, 'pod-resolv.conf'), 'search default.svc.cluster.local svc.cluster.local cluster.local corp.test\nnameserver 127.0.0.1\noptions ndots:5\n');
-  execFileSync('mount', ['--bind', join(dir, 'pod-resolv.conf'), '/etc/resolv.conf']);
+  const podConf = join(dir, 'pod-resolv.conf');
+  execFileSync(process.execPath, [BIN, 'resolv-conf', '--namespace', 'default', '--zones', SAMPLE_ZONES, '--nameserver', '127.0.0.1', '--host-resolv', join(dir, 'node-resolv.conf'), '-o', podConf]);
+  report.podResolvConf = readFileSync(podConf, 'utf8');
+  execFileSync('mount', ['--bind', podConf, '/etc/resolv.conf']);
   const dm = await startDnsmasq([...exampleOrg('127.0.0.2'), '--auth-zone=corp.test', '--host-record=db.lab.corp.test,192.0.2.55'], 53, '127.0.0.2');
   try {
     // (1) svcdns on port 53, upstream from a resolv.conf (no --upstream).
