@@ -19,7 +19,7 @@ export interface ListenAddress {
   port: number;
 }
 
-/** localAddresses lists the addresses a socket bound to `host` answers on. */
+/** localAddresses returns a test for the addresses that reach a socket bound to `host`. */
 export function localAddresses(host: string): (ip: string) => boolean {
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
   if (!wildcard) return (ip) => ip === host || ip === `::ffff:${host}`;
