@@ -9,6 +9,16 @@ for pair in $TOOLS; do
   pkg=${pair#*:}
   if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then need="$need $pkg"; fi
 done
+# Tools this script names but never installs: /usr/bin/kubectl may belong to another package
+# (the Google Cloud SDK's kubectl dispatcher), which installing kubernetes-client would replace.
+for pair in kubectl:kubernetes-client; do
+  tool=${pair%%:*}
+  pkg=${pair#*:}
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "ensure-test-tools: the tests need $tool; install it (Debian: apt-get install -y $pkg)" >&2
+    exit 1
+  fi
+done
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-test-tools: installing$need"

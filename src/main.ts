@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './cli/check.js';
 import { envCommand } from './cli/env.js';
+import { kubeconfigCommand } from './cli/kubeconfig.js';
 import { resolvConfCommand } from './cli/resolv-conf.js';
 import { serveCommand } from './cli/serve.js';
 import { SvcdnsError } from './errors.js';
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   check: { run: checkCommand, summary: 'validate the registry; list every problem as file:line: message' },
   env: { run: envCommand, summary: "write the service environment variables kubelet gives a namespace's containers" },
   'resolv-conf': { run: resolvConfCommand, summary: "write the resolv.conf kubelet gives a pod (ClusterFirst, dnsConfig...)" },
+  kubeconfig: { run: kubeconfigCommand, summary: 'print a kubeconfig for the registry API, so kubectl can manage the registry' },
 };
 
 /** version reads the package version. */

@@ -1,4 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parseTokenFile, type AuthConfig } from '../api/auth.js';
+import { apiRoutes } from '../api/routes.js';
+import { loadOrCreateTls } from '../api/tls.js';
 import { createDnsServer, type DnsServer } from '../dns/server.js';
 import { envRoutes } from '../envvars/routes.js';
 import { SvcdnsError } from '../errors.js';
@@ -21,6 +28,11 @@ export const SERVE_FLAGS = {
   'skip-invalid': { type: 'boolean', default: false, help: 'serve the valid objects when some are invalid, instead of refusing to start' },
   'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   ...RESOLVER_FLAGS,
+  'api-zone': { type: 'string', arg: 'DOMAIN', help: 'zone the Kubernetes-style API reads and writes (default: cluster.local if served, else the first zone)' },
+  'token-file': { type: 'string', arg: 'FILE', help: 'bearer tokens for the API, one per line: writes need one, as do reads from other machines' },
+  'tls-cert-file': { type: 'string', arg: 'FILE', help: 'serve HTTPS with this PEM certificate (kubectl sends tokens only over https); with --tls-key-file; both are created, self-signed, when neither exists' },
+  'tls-key-file': { type: 'string', arg: 'FILE', help: 'the private key of --tls-cert-file (PEM)' },
+  'insecure-allow-writes': { type: 'boolean', default: false, help: 'let anyone write through the API (and read from anywhere) without a token' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies Flags;
 
@@ -32,6 +44,12 @@ export interface ServeConfig {
   skipInvalid: boolean;
   /** Forwarding, cache, recursion ACL and autopath; absent: no forwarding (outside names REFUSED). */
   resolver?: ResolverConfig;
+  /** The API's zone; undefined: cluster.local if served, else the first zone. */
+  apiZone?: string;
+  /** The API's authorization: tokens (from --token-file) and --insecure-allow-writes. */
+  auth: AuthConfig;
+  /** HTTPS: certificate and key files (created self-signed when neither exists). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Running is a started server. */
@@ -53,8 +71,64 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
     http: parseHostPort('http', values.http),
     skipInvalid: values['skip-invalid'],
     resolver: resolverConfig(values),
+    ...(values['api-zone'] ? { apiZone: values['api-zone'].toLowerCase().replace(/\.$/, '') } : {}),
+    auth: { tokens: values['token-file'] ? readTokens(values['token-file']) : [], insecureAllowWrites: values['insecure-allow-writes'] },
+    ...tlsFlags(values['tls-cert-file'], values['tls-key-file']),
   };
 }
+
+function tlsFlags(certFile: string | undefined, keyFile: string | undefined): { tls?: { certFile: string; keyFile: string } } {
+  if (!certFile && !keyFile) return {};
+  if (!certFile || !keyFile) throw new SvcdnsError('ERR_CONFIG', '--tls-cert-file and --tls-key-file go together: give both');
+  return { tls: { certFile, keyFile } };
+}
+
+/** openTls loads the HTTPS certificate, or creates a self-signed one for the names clients dial. */
+async function openTls(config: ServeConfig, log: Logger): Promise<{ cert: string; key: string } | undefined> {
+  if (!config.tls) return undefined;
+  const host = config.http.host;
+  const hosts = ['127.0.0.1', '::1', 'localhost', hostname(), ...(host && host !== '0.0.0.0' && host !== '::' ? [host] : [])];
+  const r = await loadOrCreateTls(config.tls.certFile, config.tls.keyFile, hosts);
+  if (!r.ok) throw new SvcdnsError('ERR_CONFIG', `--tls-cert-file/--tls-key-file: ${r.error}`);
+  if (r.value.created) log.info({ cert: config.tls.certFile, key: config.tls.keyFile, hosts }, 'created a self-signed TLS certificate (svcdns kubeconfig --tls-cert-file embeds it as the CA)');
+  return r.value;
+}
+
+function readTokens(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SvcdnsError('ERR_CONFIG', `--token-file ${file}: ${(err as Error).message}`);
+  }
+  const tokens = parseTokenFile(text);
+  if (tokens.length === 0) throw new SvcdnsError('ERR_CONFIG', `--token-file ${file} holds no token: put one per line (e.g. the output of: openssl rand -hex 32)`);
+  return tokens;
+}
+
+/**
+ * apiZone picks the zone API objects go to: --api-zone, else cluster.local when served, else the
+ * first zone. A zone folder that does not exist yet is created, so the API works from an empty
+ * zones/ folder too.
+ */
+async function apiZone(store: FileStore, config: ServeConfig, log: Logger): Promise<string> {
+  const served = () => store.zones().map((z) => z.domain);
+  const wanted = config.apiZone ?? (served().includes('cluster.local') ? 'cluster.local' : (served()[0] ?? 'cluster.local'));
+  if (!served().includes(wanted)) {
+    const dir = join(config.zonesDir, wanted);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new SvcdnsError('ERR_ZONE_READ', `cannot create the API zone folder ${dir}: ${(err as Error).message}`);
+    }
+    await store.reload();
+    if (!served().includes(wanted)) throw new SvcdnsError('ERR_CONFIG', `--api-zone ${wanted}: ${dir} is not a zone folder (a folder named after a domain, e.g. cluster.local)`);
+    log.info({ zone: wanted, dir }, 'created the API zone folder');
+  }
+  return wanted;
+}
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * openRegistry starts the store (reading zones/ and following its changes) and builds the first
@@ -83,6 +157,13 @@ async function openRegistry(config: ServeConfig, log: Logger): Promise<{ registr
 export async function startServe(config: ServeConfig, log: Logger): Promise<Running> {
   const { registry, store } = await openRegistry(config, log);
   const closers: Array<() => Promise<void>> = [() => store.close()];
+  let zone: string;
+  try {
+    zone = await apiZone(store, config, log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c();
   };
@@ -93,12 +174,20 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     const dnsAddr = await listening('DNS', config.dns, '--dns', () => dns.listen(config.dns.host, config.dns.port));
     closers.push(() => dns.close());
     await resolver?.checkLoops({ host: config.dns.host, port: dnsAddr.udp.port });
-    const routes: Route[] = [...healthRoutes({ registry }), ...envRoutes({ registry })];
-    const http: HttpServer = createHttpServer({ log, routes });
+    const routes: Route[] = [
+      ...healthRoutes({ registry }),
+      ...envRoutes({ registry }),
+      ...apiRoutes({ store, zone, auth: config.auth, log, version: PACKAGE_VERSION }),
+    ];
+    const tls = await openTls(config, log);
+    if (config.auth.tokens.length && !tls) {
+      log.warn('API writes need a token, but --http serves plain HTTP: kubectl sends tokens only over https. Add --tls-cert-file and --tls-key-file (created when missing)');
+    }
+    const http: HttpServer = createHttpServer({ log, routes, ...(tls ? { tls } : {}) });
     const httpAddr = await listening('HTTP', config.http, '--http', () => http.listen(config.http.host, config.http.port));
     closers.push(() => http.close());
     const addresses = { ...dnsAddr, http: httpAddr };
-    log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http) }, 'serving DNS');
+    log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http), scheme: tls ? 'https' : 'http', apiZone: zone, apiWrites: config.auth.tokens.length ? 'token' : config.auth.insecureAllowWrites ? 'insecure' : 'disabled' }, 'serving DNS');
     return { registry, store, dns, addresses, stats: resolver?.stats ?? {}, close };
   } catch (err) {
     await close();

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 
@@ -24,10 +25,13 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** createHttpServer builds the HTTP side of `serve`; routes are matched in order. */
-export function createHttpServer({ log, routes }: { log: Logger; routes: readonly Route[] }): HttpServer {
+/**
+ * createHttpServer builds the HTTP side of `serve`; routes are matched in order. With `tls` (PEM
+ * certificate and key) it speaks HTTPS: kubectl sends bearer tokens only over https.
+ */
+export function createHttpServer({ log, routes, tls }: { log: Logger; routes: readonly Route[]; tls?: { cert: string; key: string } }): HttpServer {
   const httpLog = log.child({ module: 'http' });
-  const server = http.createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     for (const route of routes) {
       if (route.method !== '*' && route.method !== req.method) continue;
@@ -43,7 +47,8 @@ export function createHttpServer({ log, routes }: { log: Logger; routes: readonl
       return;
     }
     sendText(res, 404, '404 page not found\n');
-  });
+  };
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
   server.on('clientError', (_err, socket) => socket.destroy());
   return {
     listen: (host, port) =>

@@ -104,11 +104,14 @@ export class Fields {
     return s;
   }
 
-  /** portName checks an IANA service name as Kubernetes requires for port names. */
+  /**
+   * portName checks a Service port name: a DNS-1123 label, as the API server validates it
+   * (validateServicePort), so names kubectl makes such as "80-8080" are valid.
+   */
   portName(v: unknown, path: Path): string {
     const s = this.string(v, path) ?? '';
-    if (s !== '' && !isIanaSvcName(s)) {
-      this.fail(path, `${JSON.stringify(s)} must be an IANA service name: at most 15 characters, lower-case letters, digits and "-", with at least one letter, no "-" at either end and no "--"`);
+    if (s !== '' && (s.length > 63 || !DNS1123_LABEL.test(s))) {
+      this.fail(path, `${JSON.stringify(s)} must be a DNS-1123 label: at most 63 characters, lower-case letters, digits and "-", starting and ending with a letter or digit`);
     }
     return s;
   }

@@ -31,6 +31,12 @@ export interface FileStoreOptions {
    * writers that truncate and then write (shell redirection, writeFile) are not caught half-way.
    */
   settleMs?: number;
+  /**
+   * A file that had objects and is now empty is read only once it has stayed empty this long: a
+   * writer that truncates and then writes can stall between the two (a loaded machine), and an
+   * empty file is valid, so reading it early would drop its objects for a moment.
+   */
+  emptySettleMs?: number;
   /** A full stat-only rescan every so often, in case a change event was missed. */
   pollMs?: number;
 }
@@ -328,8 +334,10 @@ export class FileStore implements ObjectStore {
       if (!all && (sameStat(st, zone.files.get(file)?.stat) || sameStat(st, zone.bad.get(file)))) continue;
       const age = Date.now() - st.mtimeMs;
       this.log.trace({ file, age, size: st.size }, 'file changed');
-      if (age < settle) {
-        this.retryIn(settle - age);
+      const emptied = st.size === 0 && (zone.files.get(file)?.result.objects.length ?? 0) > 0;
+      const wait = emptied ? Math.max(settle, this.opts.emptySettleMs ?? 1000) : settle;
+      if (age < wait) {
+        this.retryIn(wait - age);
         continue;
       }
       const result = await readRegistryFile(file, { nodePortRange: zone.settings.nodePortRange });
