@@ -16,7 +16,7 @@ import type { WriteQueue } from './queue.js';
 import { BUILTIN_NAMESPACES, resourceOfKind, type ResourceDef } from './resources.js';
 import { sendObject, sendStatus } from './respond.js';
 import { alreadyExists, badRequest, conflict, failure, internalError, notFound, success, type Status } from './status.js';
-import { partialObject, toTable } from './tables.js';
+import { partialObject, toTable, type IncludeObject } from './tables.js';
 import { getItem, listItems, namespaceExists, present, type Item, type ViewContext } from './views.js';
 import { serveWatch } from './watch.js';
 
@@ -65,7 +65,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   const method = req.method ?? 'GET';
   const { def, name } = target;
   const notAllowed = () => sendStatus(res, failure('MethodNotAllowed', `the server does not allow this method on the requested resource`), { closeConnection: true });
-  if (method === 'GET') return name === undefined ? list(res, req, url, target, view.value, deps) : get(res, req, target, view.value);
+  if (method === 'GET') return name === undefined ? list(res, req, url, target, view.value, deps) : get(res, req, url, target, view.value);
   if (def.readOnly) return notAllowed();
   const dry = checkDryRun(url.searchParams);
   if (dry) return sendStatus(res, dry, { closeConnection: true });
@@ -103,18 +103,19 @@ function parseBool(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
 
-async function get(res: ServerResponse, req: IncomingMessage, t: Target, view: ViewContext): Handled {
+async function get(res: ServerResponse, req: IncomingMessage, url: URL, t: Target, view: ViewContext): Handled {
   const output = outputOr406(req, res, false);
   if (!output) return;
   const item = getItem(t.def, view, t.namespace ?? '', t.name!);
   if (!item) return sendStatus(res, notFound(t.def, t.name!));
-  return sendOne(res, 200, t.def, item.object, output, Date.now());
+  const include = url.searchParams.get('includeObject');
+  return sendOne(res, 200, t.def, item.object, output, Date.now(), include === 'Object' || include === 'None' ? include : 'Metadata');
 }
 
-function sendOne(res: ServerResponse, code: number, def: ResourceDef, o: Obj, output: Output, now: number): void {
+function sendOne(res: ServerResponse, code: number, def: ResourceDef, o: Obj, output: Output, now: number, includeObject: IncludeObject = 'Metadata'): void {
   if (output.as === 'table') {
     const rv = isRecord(o.metadata) ? (str(o.metadata.resourceVersion) ?? '') : '';
-    return sendObject(res, code, toTable(def, [o], { now, resourceVersion: rv, includeObject: 'Metadata', metaVersion: output.metaVersion }), output);
+    return sendObject(res, code, toTable(def, [o], { now, resourceVersion: rv, includeObject, metaVersion: output.metaVersion }), output);
   }
   if (output.as === 'partial') return sendObject(res, code, partialObject(o, output.metaVersion), output);
   return sendObject(res, code, o, output);

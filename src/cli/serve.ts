@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { parseTokenFile, type AuthConfig } from '../api/auth.js';
 import { apiRoutes } from '../api/routes.js';
@@ -87,7 +87,10 @@ function tlsFlags(certFile: string | undefined, keyFile: string | undefined): { 
 async function openTls(config: ServeConfig, log: Logger): Promise<{ cert: string; key: string } | undefined> {
   if (!config.tls) return undefined;
   const host = config.http.host;
-  const hosts = ['127.0.0.1', '::1', 'localhost', hostname(), ...(host && host !== '0.0.0.0' && host !== '::' ? [host] : [])];
+  // Listening on every address: the certificate names every address of the machine.
+  const all = host === '0.0.0.0' || host === '::' || host === '';
+  const own = all ? Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => !a.internal && !a.address.startsWith('fe80:')).map((a) => a.address)) : [host];
+  const hosts = ['127.0.0.1', '::1', 'localhost', hostname(), ...own];
   const r = await loadOrCreateTls(config.tls.certFile, config.tls.keyFile, hosts);
   if (!r.ok) throw new SvcdnsError('ERR_CONFIG', `--tls-cert-file/--tls-key-file: ${r.error}`);
   if (r.value.created) log.info({ cert: config.tls.certFile, key: config.tls.keyFile, hosts }, 'created a self-signed TLS certificate (svcdns kubeconfig --tls-cert-file embeds it as the CA)');

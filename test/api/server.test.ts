@@ -20,6 +20,7 @@ const SAMPLE = `apiVersion: v1
 kind: Service
 metadata: {name: kubernetes, namespace: default}
 spec: {clusterIP: 10.96.0.1, ports: [{name: https, port: 443}]}
+# db: the database, headless
 ---
 apiVersion: v1
 kind: Service
@@ -264,6 +265,7 @@ describe('api: the REST API over HTTP and a file store', () => {
     const text = await readFile(join(root, 'cluster.local', 'sample.yaml'), 'utf8');
     expect(text).to.contain('tier: data');
     expect(text).to.contain('metadata: {name: kubernetes, namespace: default}'); // the other documents keep their text
+    expect(text).to.match(/# db: the database, headless\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: db\n/); // and its own comment stays
     expect(existsSync(join(root, 'cluster.local', 'api'))).to.equal(false);
   });
 

@@ -28,8 +28,20 @@ export function rewriteFile(result: FileResult, target: FileObject, next: Record
     const list = jsyaml.load(old, { schema: jsyaml.CORE_SCHEMA }) as Record<string, unknown>;
     body = stringify(withItem(list, target.item, next));
   }
-  texts[target.doc] = body === null ? '' : `${marker ? '---\n' : ''}${body}`;
+  // The comments above the object (its preamble) stay with it; a deleted object takes them along.
+  const pre = target.item === undefined ? preamble(old) : '';
+  texts[target.doc] = body === null ? '' : `${pre}${marker && !/^---/m.test(pre) ? '---\n' : ''}${body}`;
   return ensureNewline(texts.join(''));
+}
+
+/** preamble gives the lines of a document before its content: comments, blank lines and its "---" marker. */
+function preamble(doc: string): string {
+  const kept: string[] = [];
+  for (const line of doc.split('\n')) {
+    if (!/^\s*(#.*)?$/.test(line) && !/^---\s*(#.*)?$/.test(line)) break;
+    kept.push(line);
+  }
+  return kept.length ? `${kept.join('\n')}\n` : '';
 }
 
 function withItem(list: Record<string, unknown>, item: number, next: Record<string, unknown> | null): Record<string, unknown> {

@@ -15,6 +15,7 @@ import { decorate, persistable, userContent } from '../decorate.js';
 import { keyOfObject, type KubeObject, type ObjectKey, type ObjectStore, type StoreError, type StoreEvent, type StoredObject, type ZoneDefinition } from '../types.js';
 import { writeFileAtomic, unlinkDurable } from '../../fs/atomic-write.js';
 import { apiFilePath } from './layout.js';
+import { removeStaleTemps } from './temps.js';
 import { DirWatcher } from './watcher.js';
 import { rewriteFile } from './rewrite.js';
 
@@ -107,6 +108,7 @@ export class FileStore implements ObjectStore {
   /** start reads every zone folder and starts following changes; it returns the problems found. */
   async start(): Promise<Problem[]> {
     const problems: Problem[] = [];
+    for (const file of await removeStaleTemps(this.opts.root)) this.log.info({ file }, 'removed the temporary file of an interrupted write');
     const entries = await readdir(this.opts.root, { withFileTypes: true }).catch((err: Error) => {
       problems.push({ code: 'ERR_ZONE_READ', file: this.opts.root, message: `cannot read the zones folder: ${err.message}. Create it with one folder per cluster domain, e.g. ${join(this.opts.root, 'cluster.local')}/` });
       return [];
