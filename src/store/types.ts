@@ -67,6 +67,16 @@ export interface ZoneDefinition {
   settings: ZoneSettings;
 }
 
+/** StoreStatus is how in step a store is with where the registry is kept, for /ready and metrics. */
+export interface StoreStatus {
+  /** The store has listed everything once: its cache holds a whole registry. */
+  loaded: boolean;
+  /** The store follows changes right now (false while etcd is unreachable or being re-listed). */
+  synced: boolean;
+  /** One line for /ready and logs, e.g. "etcd: watching /svcdns/ at revision 42". */
+  detail: string;
+}
+
 /**
  * ObjectStore is where the registry is kept: the zones/ folder (files) or etcd. It fills an
  * ObjectCache, follows changes made elsewhere (files edited, other replicas), and takes writes
@@ -87,4 +97,6 @@ export interface ObjectStore {
   /** reload reads everything again, changed or not (SIGHUP; a relist for etcd). */
   reload(): Promise<void>;
   close(): Promise<void>;
+  /** status tells whether the store is in step; a store without it is always synced (files). */
+  status?(): StoreStatus;
 }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** The Debian package of each external tool the tests use. */
-const PACKAGES: Record<string, string> = { dig: 'bind9-dnsutils', dnsmasq: 'dnsmasq-base', ip: 'iproute2', unshare: 'util-linux', kubectl: 'kubernetes-client' };
+const PACKAGES: Record<string, string> = { dig: 'bind9-dnsutils', dnsmasq: 'dnsmasq-base', ip: 'iproute2', unshare: 'util-linux', kubectl: 'kubernetes-client', etcd: 'etcd-server', etcdctl: 'etcd-client' };
 
 /** toolPath finds a tool on PATH (and sbin); undefined when it is missing. */
 export function toolPath(name: string): string | undefined {

@@ -12,7 +12,7 @@ import { listRegistryFiles, sameStat, type FileStat } from '../../registry/sourc
 import { fail, formatProblem, ok, type Problem, type Result } from '../../result.js';
 import { ObjectCache } from '../cache.js';
 import { decorate, persistable, userContent } from '../decorate.js';
-import { keyOfObject, type KubeObject, type ObjectKey, type ObjectStore, type StoreError, type StoreEvent, type StoredObject, type ZoneDefinition } from '../types.js';
+import { keyOfObject, type KubeObject, type ObjectKey, type ObjectStore, type StoreError, type StoreEvent, type StoredObject, type StoreStatus, type ZoneDefinition } from '../types.js';
 import { writeFileAtomic, unlinkDurable } from '../../fs/atomic-write.js';
 import { apiFilePath } from './layout.js';
 import { removeStaleTemps } from './temps.js';
@@ -98,6 +98,11 @@ export class FileStore implements ObjectStore {
   /** zones lists the served zones and their settings. */
   zones(): ZoneDefinition[] {
     return [...this.zoneStates.values()].map((z) => ({ domain: z.domain, settings: z.settings }));
+  }
+
+  /** status: the folder is read directly, so the store is always in step once started. */
+  status(): StoreStatus {
+    return { loaded: true, synced: true, detail: `files: ${this.opts.root}` };
   }
 
   /** zoneDir gives the folder of a zone. */
