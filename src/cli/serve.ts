@@ -15,6 +15,9 @@ import { createLogger, type Logger } from '../log.js';
 import { Registry } from '../registry/registry.js';
 import { followStore } from '../registry/runtime.js';
 import { formatProblem } from '../result.js';
+import { parseEtcdUrls } from '../store/etcd/client.js';
+import { normalizePrefix } from '../store/etcd/keys.js';
+import { openEtcdRegistry } from '../store/etcd/open.js';
 import { FileStore } from '../store/files/store.js';
 import type { ObjectStore } from '../store/types.js';
 import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
@@ -26,6 +29,8 @@ export const SERVE_FLAGS = {
   dns: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:1053', help: 'DNS address, UDP and TCP (5353 is mDNS: avoid it)' },
   http: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:8080', help: 'HTTP address: /health, /ready and the other HTTP endpoints' },
   'skip-invalid': { type: 'boolean', default: false, help: 'serve the valid objects when some are invalid, instead of refusing to start' },
+  etcd: { type: 'string', arg: 'URL[,URL...]', help: 'keep the registry in etcd, shared by every replica, instead of --zones' },
+  'etcd-prefix': { type: 'string', arg: 'PREFIX', default: '/svcdns', help: 'etcd key prefix of the registry' },
   'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   ...RESOLVER_FLAGS,
   'api-zone': { type: 'string', arg: 'DOMAIN', help: 'zone the Kubernetes-style API reads and writes (default: cluster.local if served, else the first zone)' },
@@ -50,6 +55,8 @@ export interface ServeConfig {
   auth: AuthConfig;
   /** HTTPS: certificate and key files (created self-signed when neither exists). */
   tls?: { certFile: string; keyFile: string };
+  /** With --etcd: the registry is in etcd (zones/ is not read). */
+  etcd?: { urls: string[]; prefix: string };
 }
 
 /** Running is a started server. */
@@ -74,6 +81,7 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
     ...(values['api-zone'] ? { apiZone: values['api-zone'].toLowerCase().replace(/\.$/, '') } : {}),
     auth: { tokens: values['token-file'] ? readTokens(values['token-file']) : [], insecureAllowWrites: values['insecure-allow-writes'] },
     ...tlsFlags(values['tls-cert-file'], values['tls-key-file']),
+    ...(values.etcd !== undefined ? { etcd: etcdConfig(values.etcd, values['etcd-prefix']) } : {}),
   };
 }
 
@@ -158,11 +166,12 @@ async function openRegistry(config: ServeConfig, log: Logger): Promise<{ registr
 
 /** startServe loads the registry and opens the DNS and HTTP listeners; it throws SvcdnsError when it cannot. */
 export async function startServe(config: ServeConfig, log: Logger): Promise<Running> {
-  const { registry, store } = await openRegistry(config, log);
+  const { registry, store, ready } = config.etcd ? openEtcdRegistry(config.etcd, log) : { ...(await openRegistry(config, log)), ready: undefined };
   const closers: Array<() => Promise<void>> = [() => store.close()];
   let zone: string;
   try {
-    zone = await apiZone(store, config, log);
+    // With etcd a zone exists when its key does: nothing to create here (import creates zones).
+    zone = config.etcd ? (config.apiZone ?? 'cluster.local') : await apiZone(store as FileStore, config, log);
   } catch (err) {
     await store.close();
     throw err;
@@ -178,7 +187,7 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     closers.push(() => dns.close());
     await resolver?.checkLoops({ host: config.dns.host, port: dnsAddr.udp.port });
     const routes: Route[] = [
-      ...healthRoutes({ registry }),
+      ...healthRoutes({ registry, checks: ready ? [ready] : [] }),
       ...envRoutes({ registry }),
       ...apiRoutes({ store, zone, auth: config.auth, log, version: PACKAGE_VERSION }),
     ];
@@ -198,6 +207,13 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
   }
 }
 
+function etcdConfig(urls: string, prefix: string): { urls: string[]; prefix: string } {
+  const parsed = parseEtcdUrls(urls);
+  if (!parsed.ok) throw new SvcdnsError('ERR_CONFIG', `--etcd ${urls}: ${parsed.error}`);
+  if (!/^\/?[\w.\-/]*$/.test(prefix)) throw new SvcdnsError('ERR_CONFIG', `--etcd-prefix ${prefix}: expected a key prefix such as /svcdns (letters, digits, . _ - /)`);
+  return { urls: parsed.value, prefix: normalizePrefix(prefix) };
+}
+
 async function listening<T>(what: string, at: { host: string; port: number }, flag: string, open: () => Promise<T>): Promise<T> {
   try {
     return await open();
@@ -212,7 +228,7 @@ const fmt = (a: AddressInfo) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseFlags(argv, env, SERVE_FLAGS);
   if (values.help) {
-    out.write(helpText('svcdns serve [options]', 'Serve the registry in --zones over DNS, with health and other endpoints over HTTP.', SERVE_FLAGS));
+    out.write(helpText('svcdns serve [options]', 'Serve the registry in --zones (or in etcd, with --etcd) over DNS, with health and other endpoints over HTTP.', SERVE_FLAGS));
     return 0;
   }
   const log = createLogger({ level: logLevel(values['log-level']) });

@@ -24,8 +24,11 @@ export interface EtcdServer {
   output(): string;
   /** kill stops etcd at once with SIGKILL (no clean shutdown), keeping the data dir. */
   kill(): Promise<void>;
-  /** restart starts etcd again on the same data dir and ports and waits until it is healthy. */
-  restart(): Promise<void>;
+  /**
+   * restart starts etcd again on the same ports and waits until it is healthy: on the same data
+   * dir, or on an empty one with `fresh` (a new cluster, as after a restore or a rebuild).
+   */
+  restart(fresh?: boolean): Promise<void>;
   /** stop ends etcd (SIGTERM) and removes the data dir. */
   stop(): Promise<void>;
 }
@@ -151,8 +154,9 @@ class Etcd implements EtcdServer {
     });
   }
 
-  async restart(): Promise<void> {
+  async restart(fresh = false): Promise<void> {
     await this.kill();
+    if (fresh) await rm(this.memberDir, { recursive: true, force: true });
     await this.launch();
   }
 

@@ -49,6 +49,10 @@ export function createEtcdClient(urls: string[], { callTimeoutMs = 5000, watchRe
       'grpc.keepalive_time_ms': 10_000, // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time)
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // gRPC's own reconnection backoff grows to 120 s: after a long outage a replica would
+      // wait minutes to notice etcd is back. Keep it short (a reconnection costs little).
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': watchRetryMaxMs,
       'grpc.max_receive_message_length': 64 * 1024 * 1024, // list pages stay far below; a single huge value must not kill the list
     },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),

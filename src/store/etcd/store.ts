@@ -94,6 +94,8 @@ export class EtcdStore implements ObjectStore {
   private listed = false;
   private watcher: Watcher | undefined;
   private watching = false;
+  /** The next list must replace the watch (etcd's history was replaced). */
+  private restartWatch = false;
   /** Watch responses held back while a list runs; replayed (minus what the list covered) after it. */
   private held: IWatchResponse[] | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -132,7 +134,7 @@ export class EtcdStore implements ObjectStore {
       const since = new Date(this.down.since).toISOString();
       return { loaded: true, synced: false, detail: `etcd: not synced: unreachable since ${since} (${this.down.error}); serving the last snapshot (revision ${this.applied})` };
     }
-    if (!this.watching) return { loaded: true, synced: false, detail: `etcd: not synced: re-listing ${where} (revision ${this.applied})` };
+    if (!this.watching) return { loaded: true, synced: false, detail: `etcd: not synced: ${this.watcher ? 'opening the watch' : 're-listing'} of ${where} (revision ${this.applied})` };
     return { loaded: true, synced: true, detail: `etcd: watching ${where} at revision ${this.applied}` };
   }
 
@@ -231,6 +233,13 @@ export class EtcdStore implements ObjectStore {
       this.listed = true;
       this.lastError = '';
       this.markUp();
+      if (this.restartWatch && this.watcher) {
+        // The old watch waits for revisions of the old history: drop it (its events are ignored).
+        const old = this.watcher;
+        this.watcher = undefined;
+        void old.cancel().catch(() => undefined);
+      }
+      this.restartWatch = false;
       if (!this.watcher) this.watch();
       return problems;
     } finally {
@@ -302,6 +311,7 @@ export class EtcdStore implements ObjectStore {
     if (!this.listed || wentBack) {
       if (wentBack) this.log.warn({ revision: listing.revision, applied: this.applied }, 'etcd went back in time or is another cluster (restored from a backup?): the cache is replaced');
       this.applied = listing.revision;
+      this.restartWatch = wentBack;
       this.cache.reset(objects, listing.revision);
     } else {
       const events = this.diff(objects, listing.revision);
@@ -337,19 +347,23 @@ export class EtcdStore implements ObjectStore {
     const w = this.client.watch().prefix(this.keys.root).startRevision(String(this.applied + 1)).watcher();
     this.watcher = w;
     w.on('connecting', () => {
+      if (this.watcher !== w) return;
       w.request.start_revision = String(this.applied + 1); // the request etcd3 is about to send
     });
     w.on('connected', () => {
+      if (this.watcher !== w) return;
       this.watching = true;
       const wasDown = this.down !== undefined;
       this.markUp();
       if (wasDown) void this.checkAfterOutage();
     });
     w.on('data', (res: IWatchResponse) => {
+      if (this.watcher !== w) return;
       if (this.held) this.held.push(res);
       else this.onWatchResponse(res);
     });
     w.on('disconnected', (err: Error) => {
+      if (this.watcher !== w) return;
       this.watching = false;
       this.markDown(errorText(err));
     });
