@@ -14,6 +14,8 @@ export const ERRORS = {
   ERR_RESOLV_PARSE: "the node's resolv.conf cannot be read or kubelet would refuse it",
   ERR_WRITE: 'an output file could not be written',
   ERR_UPSTREAM_LOOP: 'an upstream resolver is svcdns itself or forwards back to it',
+  ERR_ETCD: 'etcd could not be reached, or refused a request',
+  ERR_REGISTER: 'svcdns register cannot register the endpoint (no such zone or Service)',
 } as const;
 
 /** ErrorCode is one of the catalogue's codes. */

@@ -4,6 +4,8 @@ import { envCommand } from './cli/env.js';
 import { kubeconfigCommand } from './cli/kubeconfig.js';
 import { resolvConfCommand } from './cli/resolv-conf.js';
 import { serveCommand } from './cli/serve.js';
+import { registerCommand } from './cli/register.js';
+import { exportCommand, importCommand } from './cli/transfer.js';
 import { SvcdnsError } from './errors.js';
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
@@ -15,6 +17,9 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   env: { run: envCommand, summary: "write the service environment variables kubelet gives a namespace's containers" },
   'resolv-conf': { run: resolvConfCommand, summary: "write the resolv.conf kubelet gives a pod (ClusterFirst, dnsConfig...)" },
   kubeconfig: { run: kubeconfigCommand, summary: 'print a kubeconfig for the registry API, so kubectl can manage the registry' },
+  export: { run: exportCommand, summary: 'write the registry in etcd into a zones folder (one file per zone)' },
+  import: { run: importCommand, summary: 'copy a zones folder into etcd (validated first; importing twice changes nothing)' },
+  register: { run: registerCommand, summary: "hold this instance's endpoint in the etcd registry under a lease (gone within the TTL when it dies)" },
 };
 
 /** version reads the package version. */

@@ -15,13 +15,12 @@ import { createLogger, type Logger } from '../log.js';
 import { Registry } from '../registry/registry.js';
 import { followStore } from '../registry/runtime.js';
 import { formatProblem } from '../result.js';
-import { parseEtcdUrls } from '../store/etcd/client.js';
-import { normalizePrefix } from '../store/etcd/keys.js';
 import { openEtcdRegistry } from '../store/etcd/open.js';
 import { FileStore } from '../store/files/store.js';
 import type { ObjectStore } from '../store/types.js';
 import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
 import { buildResolver, RESOLVER_FLAGS, resolverConfig, type Resolver, type ResolverConfig } from './resolver.js';
+import { DEFAULT_ETCD_PREFIX, etcdTarget } from './etcd-flags.js';
 
 /** Flags of `svcdns serve`; feature modules add their groups here. */
 export const SERVE_FLAGS = {
@@ -30,7 +29,7 @@ export const SERVE_FLAGS = {
   http: { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:8080', help: 'HTTP address: /health, /ready and the other HTTP endpoints' },
   'skip-invalid': { type: 'boolean', default: false, help: 'serve the valid objects when some are invalid, instead of refusing to start' },
   etcd: { type: 'string', arg: 'URL[,URL...]', help: 'keep the registry in etcd, shared by every replica, instead of --zones' },
-  'etcd-prefix': { type: 'string', arg: 'PREFIX', default: '/svcdns', help: 'etcd key prefix of the registry' },
+  'etcd-prefix': { type: 'string', arg: 'PREFIX', default: DEFAULT_ETCD_PREFIX, help: 'etcd key prefix of the registry' },
   'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   ...RESOLVER_FLAGS,
   'api-zone': { type: 'string', arg: 'DOMAIN', help: 'zone the Kubernetes-style API reads and writes (default: cluster.local if served, else the first zone)' },
@@ -81,7 +80,7 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
     ...(values['api-zone'] ? { apiZone: values['api-zone'].toLowerCase().replace(/\.$/, '') } : {}),
     auth: { tokens: values['token-file'] ? readTokens(values['token-file']) : [], insecureAllowWrites: values['insecure-allow-writes'] },
     ...tlsFlags(values['tls-cert-file'], values['tls-key-file']),
-    ...(values.etcd !== undefined ? { etcd: etcdConfig(values.etcd, values['etcd-prefix']) } : {}),
+    ...(values.etcd !== undefined ? { etcd: etcdTarget(values.etcd, values['etcd-prefix']) } : {}),
   };
 }
 
@@ -205,13 +204,6 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     await close();
     throw err;
   }
-}
-
-function etcdConfig(urls: string, prefix: string): { urls: string[]; prefix: string } {
-  const parsed = parseEtcdUrls(urls);
-  if (!parsed.ok) throw new SvcdnsError('ERR_CONFIG', `--etcd ${urls}: ${parsed.error}`);
-  if (!/^\/?[\w.\-/]*$/.test(prefix)) throw new SvcdnsError('ERR_CONFIG', `--etcd-prefix ${prefix}: expected a key prefix such as /svcdns (letters, digits, . _ - /)`);
-  return { urls: parsed.value, prefix: normalizePrefix(prefix) };
 }
 
 async function listening<T>(what: string, at: { host: string; port: number }, flag: string, open: () => Promise<T>): Promise<T> {

@@ -45,14 +45,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** startEtcd starts a one-member etcd on free loopback ports and waits for /health. */
-export async function startEtcd(): Promise<EtcdServer> {
+/** startEtcd starts a one-member etcd on free loopback ports (or the given client port) and waits for /health. */
+export async function startEtcd({ clientPort: wanted }: { clientPort?: number } = {}): Promise<EtcdServer> {
   const bin = requireTool('etcd');
   const dataDir = await mkdtemp(join(tmpdir(), 'svcdns-etcd-'));
   let lastError: Error | undefined;
   // Free ports can be taken between the probe and etcd's bind; try a few pairs.
   for (let attempt = 0; attempt < 4; attempt++) {
-    const clientPort = await freePort();
+    const clientPort = wanted ?? (await freePort());
     const peerPort = await freePort();
     const server = new Etcd(bin, join(dataDir, 'member'), clientPort, peerPort, dataDir);
     try {

@@ -21,14 +21,15 @@ export function parseEtcdUrls(value: string): Result<string[], string> {
     .filter(Boolean);
   if (urls.length === 0) return fail('expected one or more etcd client URLs, e.g. http://127.0.0.1:2379');
   for (const u of urls) {
+    const which = urls.length > 1 ? `${u}: ` : ''; // the caller names the flag's value already
     let parsed: URL;
     try {
       parsed = new URL(u);
     } catch {
-      return fail(`${u} is not a URL; expected e.g. http://127.0.0.1:2379`);
+      return fail(`${which}not a URL; expected e.g. http://127.0.0.1:2379`);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return fail(`${u}: expected an http:// or https:// etcd client URL`);
-    if (!parsed.port || (parsed.pathname !== '/' && parsed.pathname !== '')) return fail(`${u}: expected scheme://host:port and nothing more, e.g. http://127.0.0.1:2379`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return fail(`${which}expected an http:// or https:// etcd client URL, e.g. http://127.0.0.1:2379`);
+    if (!parsed.port || (parsed.pathname !== '/' && parsed.pathname !== '')) return fail(`${which}expected scheme://host:port and nothing more, e.g. http://127.0.0.1:2379`);
   }
   return ok(urls);
 }
