@@ -48,7 +48,8 @@ export function freePort(): Promise<number> {
 /** startEtcd starts a one-member etcd on free loopback ports (or the given client port) and waits for /health. */
 export async function startEtcd({ clientPort: wanted }: { clientPort?: number } = {}): Promise<EtcdServer> {
   const bin = requireTool('etcd');
-  const dataDir = await mkdtemp(join(tmpdir(), 'svcdns-etcd-'));
+  // SVCDNS_TEST_ETCD_DIR=/dev/shm: etcd on tmpfs (benchmarks that leave the disk's fsync out).
+  const dataDir = await mkdtemp(join(process.env.SVCDNS_TEST_ETCD_DIR ?? tmpdir(), 'svcdns-etcd-'));
   let lastError: Error | undefined;
   // Free ports can be taken between the probe and etcd's bind; try a few pairs.
   for (let attempt = 0; attempt < 4; attempt++) {

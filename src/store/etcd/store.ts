@@ -7,7 +7,7 @@ import type { KubeObject, ObjectKey, ObjectStore, StoreError, StoreEvent, Stored
 import { createEtcdClient } from './client.js';
 import { decodeObject, decodeSettings, kvOf } from './decode.js';
 import { KeyLayout } from './keys.js';
-import { listPrefix, type Listing } from './list.js';
+import { LIST_PAGE, listPrefix, type Listing } from './list.js';
 import { EtcdWriter } from './writer.js';
 
 /** EtcdStoreOptions configure the etcd store. */
@@ -23,7 +23,7 @@ export interface EtcdStoreOptions {
   writeWaitMs?: number;
   /** Longest pause between two attempts to list while etcd is unreachable. */
   retryMaxMs?: number;
-  /** Keys per range request while listing. */
+  /** Keys per range request while listing (default LIST_PAGE). */
   pageSize?: number;
   /** Deadline of each etcd call. */
   callTimeoutMs?: number;
@@ -212,7 +212,7 @@ export class EtcdStore implements ObjectStore {
         if (this.closed) return [];
         const started = performance.now();
         try {
-          listing = await listPrefix(this.client, this.keys.root, this.opts.pageSize ?? 1000);
+          listing = await listPrefix(this.client, this.keys.root, this.opts.pageSize ?? LIST_PAGE);
           this.stats.lastListMs = performance.now() - started;
         } catch (err) {
           this.stats.failedLists++;

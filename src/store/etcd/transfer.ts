@@ -13,7 +13,7 @@ import { decorate, persistable, userContent } from '../decorate.js';
 import type { Kind, KubeObject, ObjectKey } from '../types.js';
 import { decodeObject, decodeSettings, type Kv } from './decode.js';
 import { KeyLayout } from './keys.js';
-import { listPrefix } from './list.js';
+import { LIST_PAGE, listPrefix } from './list.js';
 
 /** The file `export` writes each zone's objects to. */
 export const EXPORT_FILE = 'registry.yaml';
@@ -40,7 +40,7 @@ const KIND_ORDER: Record<Kind, number> = { Namespace: 0, Service: 1, EndpointSli
  */
 export async function exportRegistry(client: Etcd3, prefix: string, dir: string, progress: Progress = () => undefined): Promise<{ ok: true; summary: ExportSummary } | { ok: false; problems: Problem[] }> {
   const keys = new KeyLayout(prefix);
-  const listing = await listPrefix(client, keys.root, 1000);
+  const listing = await listPrefix(client, keys.root, LIST_PAGE);
   const settings = new Map<string, Kv>();
   const objects = new Map<string, Array<{ key: ObjectKey; object: KubeObject }>>();
   const problems: Problem[] = [];
@@ -119,13 +119,13 @@ export async function importRegistry(
   client: Etcd3,
   prefix: string,
   dir: string,
-  { skipInvalid = false, concurrency = 32, progress = () => undefined }: { skipInvalid?: boolean; concurrency?: number; progress?: Progress } = {},
+  { skipInvalid = false, concurrency = 8, progress = () => undefined }: { skipInvalid?: boolean; concurrency?: number; progress?: Progress } = {},
 ): Promise<{ ok: true; summary: ImportSummary } | { ok: false; problems: Problem[] }> {
   const keys = new KeyLayout(prefix);
   const loaded = await loadZonesDir(dir);
   if (loaded.problems.length && !skipInvalid) return { ok: false, problems: loaded.problems };
   if (loaded.files.length === 0) return { ok: false, problems: loaded.problems };
-  const existing = new Map((await listPrefix(client, keys.root, 1000)).kvs.map((kv) => [kv.key, kv]));
+  const existing = new Map((await listPrefix(client, keys.root, LIST_PAGE)).kvs.map((kv) => [kv.key, kv]));
   const summary: ImportSummary = { zones: [], created: 0, updated: 0, unchanged: 0, problems: loaded.problems };
   const writes: Array<{ key: string; object: KubeObject; namespace: string }> = [];
   for (const zone of loaded.files) {
@@ -146,17 +146,58 @@ export async function importRegistry(
       }
     }
   }
-  let done = 0;
-  const next = writes.entries();
+  // Objects go in batches, one transaction each (all or nothing, compared key by key): etcd
+  // commits one batch as fast as one object. A batch that loses a race falls back to one
+  // transaction per object, which re-reads and retries.
+  const pending: Array<{ key: string; value: string; known: Kv | undefined; raw: KubeObject; namespace: string }> = [];
+  for (const w of writes) {
+    const known = existing.get(w.key);
+    const previous = known ? parseLoose(known.value) : undefined;
+    const body = persistable(decorate(w.object, w.namespace, 0, previous));
+    if (previous && sameContent(previous, body)) summary.unchanged++;
+    else pending.push({ key: w.key, value: JSON.stringify(body), known, raw: w.object, namespace: w.namespace });
+  }
+  let done = summary.unchanged;
+  progress(done, writes.length);
+  const batches: Array<typeof pending> = [];
+  for (let i = 0, bytes = 0; i < pending.length; i++) {
+    const last = batches[batches.length - 1];
+    const size = pending[i]!.value.length + pending[i]!.key.length;
+    if (!last || last.length >= BATCH_OBJECTS || bytes + size > BATCH_BYTES) {
+      batches.push([pending[i]!]);
+      bytes = size;
+    } else {
+      last.push(pending[i]!);
+      bytes += size;
+    }
+  }
+  const next = batches.values();
   const worker = async () => {
-    for (const [, w] of next) {
-      const outcome = await importOne(client, w.key, w.object, w.namespace, existing.get(w.key));
-      summary[outcome]++;
-      progress(++done, writes.length);
+    for (const batch of next) {
+      let txn = client.if(batch[0]!.key, ...compareFor(batch[0]!.known));
+      for (const w of batch.slice(1)) txn = txn.and(w.key, ...compareFor(w.known));
+      const res = await txn.then(...batch.map((w) => client.put(w.key).value(w.value))).commit();
+      if (res.succeeded) for (const w of batch) summary[w.known ? 'updated' : 'created']++;
+      else for (const w of batch) summary[await importOne(client, w.key, w.raw, w.namespace, undefined)]++;
+      done += batch.length;
+      progress(done, writes.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, writes.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, batches.length)) }, worker));
   return { ok: true, summary };
+}
+
+/** Objects per import transaction (etcd's --max-txn-ops defaults to 128). */
+const BATCH_OBJECTS = 100;
+/** Bytes per import transaction (etcd's --max-request-bytes defaults to 1.5 MiB). */
+const BATCH_BYTES = 1024 * 1024;
+
+function compareFor(known: Kv | undefined): ['Mod' | 'Create', '==', number] {
+  return known ? ['Mod', '==', known.modRevision] : ['Create', '==', 0];
+}
+
+function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return isDeepStrictEqual(JSON.parse(userContent(a)), JSON.parse(userContent(b)));
 }
 
 // Writes one object unless etcd already holds the same content; keeps its uid and creationTimestamp.
@@ -165,7 +206,7 @@ async function importOne(client: Etcd3, key: string, raw: KubeObject, namespace:
   for (let attempt = 0; ; attempt++) {
     const previous = current ? parseLoose(current.value) : undefined;
     const body = persistable(decorate(raw, namespace, 0, previous));
-    if (previous && isDeepStrictEqual(JSON.parse(userContent(previous)), JSON.parse(userContent(body)))) return 'unchanged';
+    if (previous && sameContent(previous, body)) return 'unchanged';
     const value = JSON.stringify(body);
     const txn = current ? client.if(key, 'Mod', '==', current.modRevision) : client.if(key, 'Create', '==', 0);
     const res = await txn.then(client.put(key).value(value)).else(client.get(key)).commit();
