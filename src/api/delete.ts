@@ -8,6 +8,7 @@ import { BUILTIN_NAMESPACES, resourceOfKind } from './resources.js';
 import { sendObject, sendStatus } from './respond.js';
 import { badRequest, conflict, failure, notFound, success, type Status } from './status.js';
 import type { Item, ViewContext } from './views.js';
+import { stale, withFreshCache } from './fresh.js';
 
 /** DeleteOptions preconditions kubectl and clients send. */
 interface DeleteOptions {
@@ -37,7 +38,7 @@ async function readDeleteOptions(req: IncomingMessage, url: URL, deps: ApiDeps):
 export async function remove(req: IncomingMessage, res: ServerResponse, url: URL, t: Target, deps: ApiDeps): Handled {
   const opts = await readDeleteOptions(req, url, deps);
   if (!opts.ok) return sendStatus(res, opts.error);
-  const r = await deps.queue.run(() => deleteObject(t, opts.value, deps));
+  const r = await deps.queue.run(() => withFreshCache(deps, () => deleteObject(t, opts.value, deps)));
   if (!r.ok) return sendStatus(res, r.error);
   if (!t.def.returnDeletedObject) return sendObject(res, 200, success(t.def, t.name!, str((r.value.metadata as Obj).uid)));
   return sendObject(res, 200, r.value);
@@ -58,7 +59,10 @@ async function deleteObject(t: Target, opts: DeleteOptions, deps: ApiDeps): Prom
   if (t.def.kind === 'Namespace') return deleteNamespace(t, item, stored, opts.dryRun, deps, view.value);
   if (opts.dryRun) return ok(item.object);
   const r = await deps.store.delete(deps.zone, { kind: t.def.kind, namespace: t.namespace ?? 'default', name: t.name! }, stored?.revision);
-  return r.ok ? ok(item.object) : fail(storeError(t.def, t.name!, r.error));
+  if (r.ok) return ok(item.object);
+  // Without preconditions a Conflict only means this replica had not seen the latest version.
+  const unconditional = opts.resourceVersion === undefined && opts.uid === undefined;
+  return fail(unconditional && r.error.reason === 'Conflict' ? stale(storeError(t.def, t.name!, r.error)) : storeError(t.def, t.name!, r.error));
 }
 
 /**

@@ -14,6 +14,7 @@ import { resourceOfKind, type ResourceDef } from './resources.js';
 import { sendStatus } from './respond.js';
 import { alreadyExists, badRequest, conflict, failure, notFound, type Status } from './status.js';
 import { getItem, namespaceExists, present, type ViewContext } from './views.js';
+import { stale, withFreshCache } from './fresh.js';
 
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -38,7 +39,8 @@ export async function create(req: IncomingMessage, res: ServerResponse, url: URL
     meta.name = `${str(meta.generateName)}${Array.from({ length: 5 }, () => GENERATE_ALPHABET[Math.floor(deps.random() * GENERATE_ALPHABET.length)]).join('')}`;
   }
   if (!str(meta.name)) return sendStatus(res, failure('Invalid', `${t.def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, { kind: t.def.kind, causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }] }));
-  const r = await deps.queue.run(() => createObject(t, obj, isDryRun(url.searchParams), deps));
+  // Each attempt prepares a fresh copy: preparing fills in (allocates) fields of the object.
+  const r = await deps.queue.run(() => withFreshCache(deps, () => createObject(t, clone(obj), isDryRun(url.searchParams), deps)));
   if (!r.ok) return sendStatus(res, r.error);
   return sendOne(res, 201, t.def, r.value, output, deps.now());
 }
@@ -55,7 +57,9 @@ export async function createObject(t: Target, obj: Obj, dryRun: boolean, deps: A
   return store('create', t.def, prepared.value, undefined, dryRun, deps, view.value.settings);
 }
 
-async function store(op: 'create' | 'update', def: ResourceDef, obj: Obj, current: StoredObject | undefined, dryRun: boolean, deps: ApiDeps, settings: ZoneSettings): Promise<Result<Obj, Status>> {
+// `unconditional`: the client gave no resourceVersion, so a Conflict only means this replica's
+// cache was behind (another replica wrote first): worth preparing again once it caught up.
+async function store(op: 'create' | 'update', def: ResourceDef, obj: Obj, current: StoredObject | undefined, dryRun: boolean, deps: ApiDeps, settings: ZoneSettings, unconditional = false): Promise<Result<Obj, Status>> {
   const name = String((obj.metadata as Obj).name);
   const ns = def.namespaced ? String((obj.metadata as Obj).namespace) : '';
   if (dryRun) {
@@ -63,7 +67,10 @@ async function store(op: 'create' | 'update', def: ResourceDef, obj: Obj, curren
     return ok(present({ key: { kind: def.kind, namespace: ns, name }, zone: deps.zone, object: fake, revision: deps.store.cache.revision, origin: {} }, def, settings));
   }
   const r = op === 'create' || !current ? await deps.store.create(deps.zone, obj as KubeObject) : await deps.store.update(deps.zone, obj as KubeObject, current.revision);
-  if (!r.ok) return fail(storeError(def, name, r.error));
+  if (!r.ok) {
+    const status = storeError(def, name, r.error);
+    return fail(r.error.allocation || (unconditional && r.error.reason === 'Conflict') ? stale(status) : status);
+  }
   return ok(present(r.value, def, settings));
 }
 
@@ -81,7 +88,7 @@ export async function update(req: IncomingMessage, res: ServerResponse, url: URL
   (obj.metadata as Obj).name = t.name;
   const nsProblem = checkNamespace(t, obj);
   if (nsProblem) return sendStatus(res, nsProblem);
-  const r = await deps.queue.run(() => replaceObject(t, () => ok(obj), isDryRun(url.searchParams), deps));
+  const r = await deps.queue.run(() => withFreshCache(deps, () => replaceObject(t, () => ok(clone(obj)), isDryRun(url.searchParams), deps)));
   if (!r.ok) return sendStatus(res, r.error);
   return sendOne(res, r.value.created ? 201 : 200, t.def, r.value.object, output, deps.now());
 }
@@ -96,7 +103,7 @@ async function replaceObject(
   next: (current: Obj | undefined) => Result<Obj, Status>,
   dryRun: boolean,
   deps: ApiDeps,
-  { createIfMissing = false } = {},
+  { createIfMissing = false, unconditional }: { createIfMissing?: boolean; unconditional?: boolean } = {},
 ): Promise<Result<{ object: Obj; created: boolean }, Status>> {
   const view = viewOf(deps);
   if (!view.ok) return view;
@@ -135,7 +142,7 @@ async function replaceObject(
   // An update that changes nothing is not written: no new resourceVersion, no watch event (as in Kubernetes).
   if (stored && sameContent(prepared.value, item.object)) return ok({ object: item.object, created: false });
   // A namespace that exists only because objects live in it becomes a stored Namespace on its first write.
-  const r = await store(stored ? 'update' : 'create', t.def, prepared.value, stored, dryRun, deps, view.value.settings);
+  const r = await store(stored ? 'update' : 'create', t.def, prepared.value, stored, dryRun, deps, view.value.settings, unconditional ?? (rv === undefined || rv === ''));
   return r.ok ? ok({ object: r.value, created: false }) : r;
 }
 
@@ -188,7 +195,10 @@ export async function patch(req: IncomingMessage, res: ServerResponse, url: URL,
     const n = isRecord(body.value.metadata) ? str(body.value.metadata.name) : undefined;
     if (n !== t.name) return sendStatus(res, badRequest(`the name of the object (${n ?? ''}) does not match the name on the URL (${t.name})`));
   }
-  const r = await deps.queue.run(() => replaceObject(t, next, isDryRun(url.searchParams), deps, { createIfMissing: apply }));
+  // A patch is computed from the current object, so it always carries its resourceVersion: it is
+  // a precondition only when the patch itself names one.
+  const unconditional = !JSON.stringify(body.value).includes('resourceVersion');
+  const r = await deps.queue.run(() => withFreshCache(deps, () => replaceObject(t, next, isDryRun(url.searchParams), deps, { createIfMissing: apply, unconditional })));
   if (!r.ok) return sendStatus(res, r.error);
   return sendOne(res, r.value.created ? 201 : 200, t.def, r.value.object, output, deps.now());
 }

@@ -44,6 +44,11 @@ export interface StoreEvent {
 export interface StoreError {
   reason: 'AlreadyExists' | 'NotFound' | 'Conflict' | 'Invalid' | 'ServiceUnavailable' | 'InternalError';
   message: string;
+  /**
+   * Set when a Service's cluster IPs or node ports are held by another Service that the cache
+   * did not show yet (a store shared by replicas): catch up with sync() and allocate again.
+   */
+  allocation?: { ips: string[]; ports: number[] };
 }
 
 /** keyString renders a key as kind/namespace/name (kind//name for a Namespace). */
@@ -99,4 +104,10 @@ export interface ObjectStore {
   close(): Promise<void>;
   /** status tells whether the store is in step; a store without it is always synced (files). */
   status?(): StoreStatus;
+  /**
+   * sync resolves once the cache holds every change committed before the call, for a store that
+   * others write too (etcd replicas): a write refused because the cache was behind can then be
+   * prepared again. A store without it is its only writer (files).
+   */
+  sync?(): Promise<void>;
 }

@@ -139,6 +139,31 @@ describe('EtcdStore against a real etcd', function () {
     void conflicts;
   });
 
+  it('a Service reserves its cluster IP and node port in its own transaction: a second Service asking for one is refused; released on change and delete; a stale reservation is taken over', async () => {
+    const a = await open();
+    const b = await open();
+    const res = (what: string) => client.get(`${prefix}/allocations/${Z}/${what}`).string();
+    const np = (name: string, ip: string, nodePort: number) => ({ ...svc(name, ip), spec: { type: 'NodePort', clusterIP: ip, ports: [{ name: 'http', port: 80, nodePort }] } });
+    expect((await a.create(Z, np('one', '10.96.0.40', 30100))).ok).to.equal(true);
+    expect([await res('clusterip/10.96.0.40'), await res('nodeport/30100')]).to.deep.equal(['shop/one', 'shop/one']);
+    const taken = await b.create(Z, np('two', '10.96.0.40', 30101));
+    expect(taken.ok ? 'ok' : taken.error).to.deep.include({ reason: 'Invalid', allocation: { ips: ['10.96.0.40'], ports: [] } });
+    expect(taken.ok ? '' : taken.error.message).to.equal('spec.clusterIPs: Invalid value: ["10.96.0.40"]: failed to allocate IP 10.96.0.40: provided IP is already allocated');
+    expect(await res('nodeport/30101'), 'nothing of the refused write is stored').to.equal(null);
+    const race = await Promise.all([a.create(Z, svc('x', '10.96.0.41')), b.create(Z, svc('y', '10.96.0.41'))]);
+    expect(race.map((r) => (r.ok ? 'ok' : r.error.reason)).sort()).to.deep.equal(['Invalid', 'ok']);
+    expect(a.stats.allocationConflicts + b.stats.allocationConflicts).to.equal(2);
+    const moved = await a.update(Z, np('one', '10.96.0.42', 30100));
+    expect(moved.ok, JSON.stringify(moved)).to.equal(true);
+    expect([await res('clusterip/10.96.0.40'), await res('clusterip/10.96.0.42'), await res('nodeport/30100')]).to.deep.equal([null, 'shop/one', 'shop/one']);
+    expect((await a.delete(Z, { kind: 'Service', namespace: 'shop', name: 'one' })).ok).to.equal(true);
+    expect([await res('clusterip/10.96.0.42'), await res('nodeport/30100')]).to.deep.equal([null, null]);
+    // A reservation whose Service is gone (deleted by hand) does not block the address forever.
+    await client.put(`${prefix}/allocations/${Z}/clusterip/10.96.0.43`).value('shop/ghost');
+    expect((await b.create(Z, svc('three', '10.96.0.43'))).ok).to.equal(true);
+    expect(await res('clusterip/10.96.0.43')).to.equal('shop/three');
+  });
+
   it('a listing larger than a page is complete', async () => {
     const writes = [];
     for (let i = 0; i < 53; i++) writes.push(client.put(key(prefix, `s${i}`)).value(JSON.stringify(svc(`s${i}`, `10.96.1.${i + 1}`))));
@@ -166,7 +191,7 @@ describe('EtcdStore against a real etcd', function () {
 
     it('keeps its cache and says not synced; history compacted meanwhile: the watch is cancelled, it relists and converges, and cache watchers get the changes', async () => {
       const writer = await open();
-      for (const name of ['keep', 'change', 'drop']) await writer.create(Z, svc(name, `10.96.0.${name.length}`));
+      for (const [i, name] of ['keep', 'change', 'drop'].entries()) await writer.create(Z, svc(name, `10.96.0.${i + 1}`));
       const cut = await open({}, [`http://127.0.0.1:${link.port}`]);
       await waitFor('synced', () => cut.status().synced);
       expect(cut.cache.list('Service').map((o) => o.key.name)).to.deep.equal(['change', 'drop', 'keep']);

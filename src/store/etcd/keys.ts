@@ -6,6 +6,7 @@ import type { Kind, ObjectKey } from '../types.js';
  *   <prefix>/registry/<zone>/<resource>/<namespace>/<name>  an object (JSON, without resourceVersion)
  *   <prefix>/registry/<zone>/namespaces/<name>              a Namespace
  *   <prefix>/allocations/<zone>/<what>/<value>              reservations (ClusterIPs, NodePorts)
+ *   <prefix>/sync                                           a marker sync() writes and waits to see
  * Kubernetes names and cluster domains cannot contain "/", so every key parses back unambiguously.
  */
 
@@ -57,6 +58,11 @@ export class KeyLayout {
   /** allocation is the key that reserves a value (an IP, a port) of a zone, e.g. what = "clusterip". */
   allocation(zone: string, what: string, value: string): string {
     return `${this.root}allocations/${zone}/${what}/${value}`;
+  }
+
+  /** syncMarker is the key sync() writes to know when the watch has caught up. */
+  syncMarker(): string {
+    return `${this.root}sync`;
   }
 
   /** parse tells what a key under the prefix is; null for keys svcdns does not use. */

@@ -49,6 +49,8 @@ export interface EtcdStoreStats {
   invalidObjects: number;
   /** Writes that did not see their change come back through the watch in time (returned anyway). */
   writeWaitTimeouts: number;
+  /** Service writes refused because another replica had just reserved the same IP or port. */
+  allocationConflicts: number;
   /** Duration of the last successful list, and the time (ms since the epoch) of the last sync. */
   lastListMs: number;
   lastSyncAt: number;
@@ -80,6 +82,7 @@ export class EtcdStore implements ObjectStore {
     watchEvents: 0,
     invalidObjects: 0,
     writeWaitTimeouts: 0,
+    allocationConflicts: 0,
     lastListMs: 0,
     lastSyncAt: 0,
   };
@@ -118,6 +121,7 @@ export class EtcdStore implements ObjectStore {
       cache: this.cache,
       zone: (z) => this.zoneStates.get(z)?.settings,
       waitFor: (rev) => this.waitFor(rev),
+      onAllocationConflict: () => this.stats.allocationConflicts++,
     });
   }
 
@@ -171,6 +175,16 @@ export class EtcdStore implements ObjectStore {
   /** delete removes an object; Conflict when expectedRevision is not the key's mod revision. */
   delete(zone: string, key: ObjectKey, expectedRevision?: number): Promise<Result<StoredObject, StoreError>> {
     return this.writer.delete(zone, key, expectedRevision);
+  }
+
+  /**
+   * sync resolves once the cache has applied every change committed in etcd before the call: it
+   * writes a marker key under the prefix and waits for the watch to deliver it (a revision read
+   * from etcd would not do: changes outside the prefix advance it too, and never come).
+   */
+  async sync(): Promise<void> {
+    const res = await this.client.put(this.keys.syncMarker()).value(String(Date.now())).exec();
+    await this.waitFor(Number(res.header.revision));
   }
 
   /** close stops watching and closes the connections. */
@@ -430,7 +444,7 @@ export class EtcdStore implements ObjectStore {
   // history: an etcd restored from a backup (older revision) or another cluster needs a relist.
   private async checkAfterOutage(): Promise<void> {
     try {
-      const res = await this.client.getAll().prefix(this.keys.root).limit(1).exec();
+      const res = await this.client.get(this.keys.syncMarker()).exec(); // one key: the header is what counts
       if (Number(res.header.revision) < this.applied || res.header.cluster_id !== this.clusterId) void this.relist('etcd-restored', true);
     } catch {
       // unreachable again: the next reconnection checks again

@@ -11,6 +11,7 @@ import { listRegistryFiles } from '../../registry/sources/scan.js';
 import type { Problem } from '../../result.js';
 import { decorate, persistable, userContent } from '../decorate.js';
 import type { Kind, KubeObject, ObjectKey } from '../types.js';
+import { allocationsOf } from '../../api/allocate.js';
 import { decodeObject, decodeSettings, type Kv } from './decode.js';
 import { KeyLayout } from './keys.js';
 import { LIST_PAGE, listPrefix } from './list.js';
@@ -127,7 +128,7 @@ export async function importRegistry(
   if (loaded.files.length === 0) return { ok: false, problems: loaded.problems };
   const existing = new Map((await listPrefix(client, keys.root, LIST_PAGE)).kvs.map((kv) => [kv.key, kv]));
   const summary: ImportSummary = { zones: [], created: 0, updated: 0, unchanged: 0, problems: loaded.problems };
-  const writes: Array<{ key: string; object: KubeObject; namespace: string }> = [];
+  const writes: Array<{ key: string; object: KubeObject; namespace: string; reservations: string[] }> = [];
   for (const zone of loaded.files) {
     summary.zones.push(zone.domain);
     const zoneKey = keys.zone(zone.domain);
@@ -142,33 +143,39 @@ export async function importRegistry(
         seen.add(id);
         const m = o.model;
         const key: ObjectKey = m.kind === 'Namespace' ? { kind: m.kind, namespace: '', name: m.value.name } : { kind: m.kind, namespace: m.value.namespace, name: m.value.name };
-        writes.push({ key: keys.object(zone.domain, key), object: o.raw as KubeObject, namespace: key.namespace });
+        // A Service's cluster IPs and node ports are reserved as API writes reserve them.
+        const held = m.kind === 'Service' ? allocationsOf(o.raw) : { ips: [], ports: [] };
+        const reservations = [...held.ips.map((ip) => keys.allocation(zone.domain, 'clusterip', ip)), ...held.ports.map((p) => keys.allocation(zone.domain, 'nodeport', String(p)))];
+        writes.push({ key: keys.object(zone.domain, key), object: o.raw as KubeObject, namespace: key.namespace, reservations });
       }
     }
   }
   // Objects go in batches, one transaction each (all or nothing, compared key by key): etcd
   // commits one batch as fast as one object. A batch that loses a race falls back to one
   // transaction per object, which re-reads and retries.
-  const pending: Array<{ key: string; value: string; known: Kv | undefined; raw: KubeObject; namespace: string }> = [];
+  const pending: Array<{ key: string; value: string; known: Kv | undefined; raw: KubeObject; namespace: string; reservations: string[]; owner: string }> = [];
   for (const w of writes) {
     const known = existing.get(w.key);
     const previous = known ? parseLoose(known.value) : undefined;
     const body = persistable(decorate(w.object, w.namespace, 0, previous));
     if (previous && sameContent(previous, body)) summary.unchanged++;
-    else pending.push({ key: w.key, value: JSON.stringify(body), known, raw: w.object, namespace: w.namespace });
+    else pending.push({ key: w.key, value: JSON.stringify(body), known, raw: w.object, namespace: w.namespace, reservations: w.reservations, owner: `${w.namespace}/${String(body.metadata.name)}` });
   }
   let done = summary.unchanged;
   progress(done, writes.length);
   const batches: Array<typeof pending> = [];
-  for (let i = 0, bytes = 0; i < pending.length; i++) {
+  for (let i = 0, bytes = 0, ops = 0; i < pending.length; i++) {
     const last = batches[batches.length - 1];
     const size = pending[i]!.value.length + pending[i]!.key.length;
-    if (!last || last.length >= BATCH_OBJECTS || bytes + size > BATCH_BYTES) {
+    const n = 1 + pending[i]!.reservations.length;
+    if (!last || ops + n > BATCH_OPS || bytes + size > BATCH_BYTES) {
       batches.push([pending[i]!]);
       bytes = size;
+      ops = n;
     } else {
       last.push(pending[i]!);
       bytes += size;
+      ops += n;
     }
   }
   const next = batches.values();
@@ -176,9 +183,9 @@ export async function importRegistry(
     for (const batch of next) {
       let txn = client.if(batch[0]!.key, ...compareFor(batch[0]!.known));
       for (const w of batch.slice(1)) txn = txn.and(w.key, ...compareFor(w.known));
-      const res = await txn.then(...batch.map((w) => client.put(w.key).value(w.value))).commit();
+      const res = await txn.then(...batch.flatMap((w) => [client.put(w.key).value(w.value), ...w.reservations.map((r) => client.put(r).value(w.owner))])).commit();
       if (res.succeeded) for (const w of batch) summary[w.known ? 'updated' : 'created']++;
-      else for (const w of batch) summary[await importOne(client, w.key, w.raw, w.namespace, undefined)]++;
+      else for (const w of batch) summary[await importOne(client, w, undefined)]++;
       done += batch.length;
       progress(done, writes.length);
     }
@@ -187,8 +194,8 @@ export async function importRegistry(
   return { ok: true, summary };
 }
 
-/** Objects per import transaction (etcd's --max-txn-ops defaults to 128). */
-const BATCH_OBJECTS = 100;
+/** Puts per import transaction (etcd's --max-txn-ops defaults to 128). */
+const BATCH_OPS = 120;
 /** Bytes per import transaction (etcd's --max-request-bytes defaults to 1.5 MiB). */
 const BATCH_BYTES = 1024 * 1024;
 
@@ -201,7 +208,8 @@ function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): bo
 }
 
 // Writes one object unless etcd already holds the same content; keeps its uid and creationTimestamp.
-async function importOne(client: Etcd3, key: string, raw: KubeObject, namespace: string, known: Kv | undefined): Promise<'created' | 'updated' | 'unchanged'> {
+async function importOne(client: Etcd3, w: { key: string; raw: KubeObject; namespace: string; reservations: string[]; owner: string }, known: Kv | undefined): Promise<'created' | 'updated' | 'unchanged'> {
+  const { key, raw, namespace } = w;
   let current = known;
   for (let attempt = 0; ; attempt++) {
     const previous = current ? parseLoose(current.value) : undefined;
@@ -209,7 +217,7 @@ async function importOne(client: Etcd3, key: string, raw: KubeObject, namespace:
     if (previous && sameContent(previous, body)) return 'unchanged';
     const value = JSON.stringify(body);
     const txn = current ? client.if(key, 'Mod', '==', current.modRevision) : client.if(key, 'Create', '==', 0);
-    const res = await txn.then(client.put(key).value(value)).else(client.get(key)).commit();
+    const res = await txn.then(client.put(key).value(value), ...w.reservations.map((r) => client.put(r).value(w.owner))).else(client.get(key)).commit();
     if (res.succeeded) return current ? 'updated' : 'created';
     if (attempt >= 3) throw new Error(`${key} keeps changing while it is imported; try again`);
     const kv = res.responses[0]?.response_range?.kvs[0];
