@@ -39,6 +39,11 @@ export class KeyLayout {
     this.zonesRoot = `${this.root}zones/`;
   }
 
+  /** listed are the prefixes a replica lists: objects and zone settings (not reservations). */
+  listed(): string[] {
+    return [this.registryRoot, this.zonesRoot];
+  }
+
   /** zone is the key of a zone's settings. */
   zone(domain: string): string {
     return `${this.zonesRoot}${domain}`;

@@ -18,25 +18,31 @@ export interface Listing {
 }
 
 /**
- * listPrefix reads every key under a prefix in pages of `pageSize`, all at the revision of the
- * first page, so the whole listing is one consistent view (as the Kubernetes API server pages
+ * listPrefixes reads every key under some prefixes in pages of `pageSize`, all at the revision of
+ * the first page, so the whole listing is one consistent view (as the Kubernetes API server pages
  * etcd with a continue token). A page whose revision was compacted meanwhile fails the listing;
  * the caller lists again.
  */
-export async function listPrefix(client: Etcd3, prefix: string, pageSize: number): Promise<Listing> {
-  const all = Range.prefix(prefix);
-  const first = await client.getAll().inRange(all).limit(pageSize).exec();
-  const revision = Number(first.header.revision);
-  const kvs = first.kvs.map(kvOf);
-  let more = first.more;
-  let last = first.kvs[first.kvs.length - 1]?.key;
-  while (more && last) {
-    // The next key after `last` in byte order is `last` followed by a zero byte.
-    const start = Buffer.concat([last, Buffer.from([0])]);
-    const page = await client.getAll().inRange(new Range(start, all.end)).limit(pageSize).revision(revision).exec();
-    for (const kv of page.kvs) kvs.push(kvOf(kv));
-    more = page.more;
-    last = page.kvs[page.kvs.length - 1]?.key;
+export async function listPrefixes(client: Etcd3, prefixes: readonly string[], pageSize: number): Promise<Listing> {
+  const kvs: Kv[] = [];
+  let revision: number | undefined;
+  let clusterId = '';
+  for (const prefix of prefixes) {
+    const all = Range.prefix(prefix);
+    let start: Buffer = all.start;
+    for (;;) {
+      const query = client.getAll().inRange(new Range(start, all.end)).limit(pageSize);
+      const page = await (revision === undefined ? query : query.revision(revision)).exec();
+      if (revision === undefined) {
+        revision = Number(page.header.revision);
+        clusterId = page.header.cluster_id;
+      }
+      for (const kv of page.kvs) kvs.push(kvOf(kv));
+      const last = page.kvs[page.kvs.length - 1]?.key;
+      if (!page.more || !last) break;
+      // The next key after `last` in byte order is `last` followed by a zero byte.
+      start = Buffer.concat([last, Buffer.from([0])]);
+    }
   }
-  return { kvs, revision, clusterId: first.header.cluster_id };
+  return { kvs, revision: revision ?? 0, clusterId };
 }

@@ -1,13 +1,13 @@
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from '../../log.js';
-import type { ZoneSettings } from '../../registry/settings.js';
 import { formatProblem, type Problem, type Result } from '../../result.js';
 import { ObjectCache } from '../cache.js';
 import type { KubeObject, ObjectKey, ObjectStore, StoreError, StoreEvent, StoredObject, StoreStatus, ZoneDefinition } from '../types.js';
 import { createEtcdClient } from './client.js';
-import { decodeObject, decodeSettings, kvOf } from './decode.js';
+import { decodeObject, kvOf } from './decode.js';
+import { deletedAt, diffEvents, reconcile, type ZoneState } from './reconcile.js';
 import { KeyLayout } from './keys.js';
-import { LIST_PAGE, listPrefix, type Listing } from './list.js';
+import { LIST_PAGE, listPrefixes, type Listing } from './list.js';
 import { EtcdWriter } from './writer.js';
 
 /** EtcdStoreOptions configure the etcd store. */
@@ -54,12 +54,6 @@ export interface EtcdStoreStats {
   /** Duration of the last successful list, and the time (ms since the epoch) of the last sync. */
   lastListMs: number;
   lastSyncAt: number;
-}
-
-interface ZoneState {
-  settings: ZoneSettings;
-  /** The key's value as stored, to tell a settings change from a rewrite of the same text. */
-  raw: string;
 }
 
 /**
@@ -226,7 +220,7 @@ export class EtcdStore implements ObjectStore {
         if (this.closed) return [];
         const started = performance.now();
         try {
-          listing = await listPrefix(this.client, this.keys.root, this.opts.pageSize ?? LIST_PAGE);
+          listing = await listPrefixes(this.client, this.keys.listed(), this.opts.pageSize ?? LIST_PAGE);
           this.stats.lastListMs = performance.now() - started;
         } catch (err) {
           this.stats.failedLists++;
@@ -267,91 +261,28 @@ export class EtcdStore implements ObjectStore {
   // back in time, restored from a backup) replaces the cache; later ones apply the difference as
   // events, so API watchers hear about what changed while the watch was broken.
   private applyListing(listing: Listing, reason: ListReason): Problem[] {
-    const problems: Problem[] = [];
-    const zones = new Map<string, ZoneState>();
-    const objectKvs = [];
-    for (const kv of listing.kvs) {
-      const parsed = this.keys.parse(kv.key);
-      if (!parsed) continue;
-      if (parsed.type === 'object') {
-        objectKvs.push({ kv, parsed });
-        continue;
-      }
-      const raw = kv.value.toString('utf8');
-      const previous = this.zoneStates.get(parsed.zone);
-      if (previous?.raw === raw) {
-        zones.set(parsed.zone, previous);
-        continue;
-      }
-      const decoded = decodeSettings(kv.key, parsed.zone, kv.value);
-      this.report(decoded.problems, `${kv.key}@${kv.modRevision}`, previous ? 'zone settings refused; the previous settings stay in force' : 'zone served with the default settings');
-      problems.push(...decoded.problems);
-      zones.set(parsed.zone, decoded.problems.length && previous ? previous : { settings: decoded.settings, raw });
-    }
-    const changedZones = new Set([...zones].filter(([d, z]) => this.zoneStates.get(d) !== z).map(([d]) => d));
-    const objects: StoredObject[] = [];
-    const orphans = new Map<string, number>();
-    for (const { kv, parsed } of objectKvs) {
-      const zone = zones.get(parsed.zone);
-      if (!zone) {
-        orphans.set(parsed.zone, (orphans.get(parsed.zone) ?? 0) + 1);
-        continue;
-      }
-      const cached = this.cache.get(parsed.zone, parsed.key.kind, parsed.key.namespace, parsed.key.name);
-      const unchanged = cached !== undefined && cached.revision === kv.modRevision;
-      if (unchanged && !changedZones.has(parsed.zone)) {
-        objects.push(cached); // unchanged: no need to parse and validate it again
-        continue;
-      }
-      const decoded = decodeObject(kv, parsed.zone, parsed.key, zone.settings);
-      if (decoded.ok) {
-        // Re-validated under new zone settings but unchanged: keep the cached object (no event).
-        objects.push(unchanged ? cached : decoded.value);
-        continue;
-      }
-      this.stats.invalidObjects++;
-      problems.push(...decoded.error);
-      this.report(decoded.error, `${kv.key}@${kv.modRevision}`, cached ? 'not served; its previous version keeps serving' : 'not served');
-      if (cached) objects.push(cached);
-    }
-    for (const [zone, n] of orphans) {
-      const p: Problem = { code: 'ERR_ZONE_READ', file: this.keys.zoneObjects(zone), message: `${n} object(s) are not served: zone ${zone} has no settings key ${this.keys.zone(zone)} (create it, e.g. etcdctl put ${this.keys.zone(zone)} '{}')` };
-      problems.push(p);
-      this.report([p], `orphans ${zone} ${n}`);
-    }
-    const zonesChanged = changedZones.size > 0 || zones.size !== this.zoneStates.size;
-    this.zoneStates = zones;
+    const r = reconcile(listing, this.keys, this.cache, this.zoneStates);
+    for (const rep of r.reports) this.report(rep.problems, rep.id, rep.consequence);
+    this.stats.invalidObjects += r.invalid;
+    this.zoneStates = r.zones;
     const wentBack = listing.revision < this.applied || (this.clusterId !== '' && listing.clusterId !== this.clusterId);
     if (!this.listed || wentBack) {
       if (wentBack) this.log.warn({ revision: listing.revision, applied: this.applied }, 'etcd went back in time or is another cluster (restored from a backup?): the cache is replaced');
       this.applied = listing.revision;
       this.restartWatch = wentBack;
-      this.cache.reset(objects, listing.revision);
+      this.cache.reset(r.objects, listing.revision);
     } else {
-      const events = this.diff(objects, listing.revision);
+      const events = diffEvents(this.cache, r.objects, listing.revision);
       this.applied = Math.max(this.applied, listing.revision);
       if (events.length) this.cache.apply(events);
-      else if (zonesChanged) this.cache.notify();
+      else if (r.zonesChanged) this.cache.notify();
       if (events.length) this.log.info({ reason, changes: events.length, revision: listing.revision }, 'relist found changes the watch had not delivered');
     }
     this.clusterId = listing.clusterId;
     this.stats.lastSyncAt = Date.now();
-    this.log.info({ reason, objects: objects.length, zones: zones.size, revision: listing.revision, ms: Math.round(this.stats.lastListMs), problems: problems.length }, 'listed etcd');
+    this.log.info({ reason, objects: r.objects.length, zones: r.zones.size, revision: listing.revision, ms: Math.round(this.stats.lastListMs), problems: r.problems.length }, 'listed etcd');
     this.release();
-    return problems;
-  }
-
-  // The events that turn the cache into `objects` (a listing at `revision`), in revision order.
-  private diff(objects: readonly StoredObject[], revision: number): StoreEvent[] {
-    const events: StoreEvent[] = [];
-    const seen = new Set<StoredObject>();
-    for (const o of objects) {
-      const cached = this.cache.get(o.zone, o.key.kind, o.key.namespace, o.key.name);
-      if (cached) seen.add(cached);
-      if (cached !== o) events.push({ type: cached ? 'MODIFIED' : 'ADDED', object: o });
-    }
-    for (const gone of this.cache.list()) if (!seen.has(gone)) events.push({ type: 'DELETED', object: deletedAt(gone, revision) });
-    return events.sort((a, b) => a.object.revision - b.object.revision);
+    return r.problems;
   }
 
   // Watches the prefix from the revision after the last applied one. etcd3 would resume a broken
@@ -513,11 +444,6 @@ export class EtcdStore implements ObjectStore {
     this.reported.add(id);
     for (const p of problems) this.log.error({ code: p.code, key: p.file, path: p.path }, consequence ? `${formatProblem(p)} (${consequence})` : formatProblem(p));
   }
-}
-
-/** deletedAt is an object as a DELETED event reports it: its last state, at the deletion's revision. */
-function deletedAt(o: StoredObject, revision: number): StoredObject {
-  return { ...o, revision, object: { ...o.object, metadata: { ...o.object.metadata, resourceVersion: String(revision) } } };
 }
 
 function errorText(err: unknown): string {

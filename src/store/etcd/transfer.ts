@@ -14,7 +14,7 @@ import type { Kind, KubeObject, ObjectKey } from '../types.js';
 import { allocationsOf } from '../../api/allocate.js';
 import { decodeObject, decodeSettings, type Kv } from './decode.js';
 import { KeyLayout } from './keys.js';
-import { LIST_PAGE, listPrefix } from './list.js';
+import { LIST_PAGE, listPrefixes } from './list.js';
 
 /** The file `export` writes each zone's objects to. */
 export const EXPORT_FILE = 'registry.yaml';
@@ -41,7 +41,7 @@ const KIND_ORDER: Record<Kind, number> = { Namespace: 0, Service: 1, EndpointSli
  */
 export async function exportRegistry(client: Etcd3, prefix: string, dir: string, progress: Progress = () => undefined): Promise<{ ok: true; summary: ExportSummary } | { ok: false; problems: Problem[] }> {
   const keys = new KeyLayout(prefix);
-  const listing = await listPrefix(client, keys.root, LIST_PAGE);
+  const listing = await listPrefixes(client, keys.listed(), LIST_PAGE);
   const settings = new Map<string, Kv>();
   const objects = new Map<string, Array<{ key: ObjectKey; object: KubeObject }>>();
   const problems: Problem[] = [];
@@ -126,7 +126,7 @@ export async function importRegistry(
   const loaded = await loadZonesDir(dir);
   if (loaded.problems.length && !skipInvalid) return { ok: false, problems: loaded.problems };
   if (loaded.files.length === 0) return { ok: false, problems: loaded.problems };
-  const existing = new Map((await listPrefix(client, keys.root, LIST_PAGE)).kvs.map((kv) => [kv.key, kv]));
+  const existing = new Map((await listPrefixes(client, keys.listed(), LIST_PAGE)).kvs.map((kv) => [kv.key, kv]));
   const summary: ImportSummary = { zones: [], created: 0, updated: 0, unchanged: 0, problems: loaded.problems };
   const writes: Array<{ key: string; object: KubeObject; namespace: string; reservations: string[] }> = [];
   for (const zone of loaded.files) {
