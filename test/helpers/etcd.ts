@@ -179,7 +179,7 @@ export function sharedEtcd(): Promise<EtcdServer> {
     process.once('exit', () => {
       const pid = server.pid();
       if (pid) process.kill(pid, 'SIGKILL');
-      rmSync(server.dataDir, { recursive: true, force: true });
+      rmSync(server.dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }); // etcd may still be writing as it dies
     });
     return server;
   });
