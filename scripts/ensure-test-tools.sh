@@ -2,7 +2,7 @@
 # The test suite drives real tools from Debian's packages. This installs the missing ones (as
 # root, with apt-get) or stops, naming what to install. Tests never skip for a missing tool.
 set -eu
-TOOLS="dig:bind9-dnsutils dnsmasq:dnsmasq-base ip:iproute2 etcd:etcd-server etcdctl:etcd-client"
+TOOLS="dig:bind9-dnsutils dnsmasq:dnsmasq-base ip:iproute2 etcd:etcd-server etcdctl:etcd-client systemd-analyze:systemd python3:python3-minimal setpriv:util-linux script:bsdutils"
 need=""
 for pair in $TOOLS; do
   tool=${pair%%:*}

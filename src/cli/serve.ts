@@ -12,15 +12,26 @@ import { SvcdnsError } from '../errors.js';
 import { healthRoutes } from '../http/health.js';
 import { createHttpServer, type HttpServer, type Route } from '../http/server.js';
 import { createLogger, type Logger } from '../log.js';
+import { dnsMetrics } from '../ops/dns-metrics.js';
+import { DnsStats } from '../ops/dns-stats.js';
+import { createMetricsRegistry, metricsRoutes, type MetricsRegistry } from '../ops/metrics.js';
+import { queryObserver } from '../ops/observe.js';
+import { Readiness } from '../ops/readiness.js';
+import { registryMetrics, type RegistryMetrics } from '../ops/registry-metrics.js';
+import { resolverMetrics } from '../ops/resolver-metrics.js';
+import { etcdMetrics } from '../ops/store-metrics.js';
+import { gracefulShutdown } from '../ops/shutdown.js';
 import { Registry } from '../registry/registry.js';
 import { followStore } from '../registry/runtime.js';
 import { formatProblem } from '../result.js';
 import { openEtcdRegistry } from '../store/etcd/open.js';
+import { EtcdStore } from '../store/etcd/store.js';
 import { FileStore } from '../store/files/store.js';
 import type { ObjectStore } from '../store/types.js';
 import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
 import { buildResolver, RESOLVER_FLAGS, resolverConfig, type Resolver, type ResolverConfig } from './resolver.js';
 import { DEFAULT_ETCD_PREFIX, etcdTarget } from './etcd-flags.js';
+import { parseCount, parseDuration } from './duration.js';
 
 /** Flags of `svcdns serve`; feature modules add their groups here. */
 export const SERVE_FLAGS = {
@@ -37,6 +48,12 @@ export const SERVE_FLAGS = {
   'tls-cert-file': { type: 'string', arg: 'FILE', help: 'serve HTTPS with this PEM certificate (kubectl sends tokens only over https); with --tls-key-file; both are created, self-signed, when neither exists' },
   'tls-key-file': { type: 'string', arg: 'FILE', help: 'the private key of --tls-cert-file (PEM)' },
   'insecure-allow-writes': { type: 'boolean', default: false, help: 'let anyone write through the API (and read from anywhere) without a token' },
+  'log-queries': { type: 'boolean', default: false, help: 'log every query (client, name, type, rcode, size, duration) at info level' },
+  lameduck: { type: 'string', arg: 'DURATION', default: '5s', help: 'on SIGTERM/SIGINT, keep answering this long with /ready at 503, then stop (0: stop at once)' },
+  'rate-limit': { type: 'string', arg: 'QPS', default: '0', help: 'UDP responses per second per client address; over it, drop (0: no limit)' },
+  'rate-limit-slip': { type: 'string', arg: 'N', default: '2', help: 'with --rate-limit, answer every Nth limited query with TC=1 so real clients retry over TCP (0: drop all)' },
+  'tcp-max-connections': { type: 'string', arg: 'N', default: '1000', help: 'TCP connections kept at once; more are closed' },
+  'tcp-idle-timeout': { type: 'string', arg: 'DURATION', default: '10s', help: 'close TCP connections idle this long' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies Flags;
 
@@ -56,6 +73,14 @@ export interface ServeConfig {
   tls?: { certFile: string; keyFile: string };
   /** With --etcd: the registry is in etcd (zones/ is not read). */
   etcd?: { urls: string[]; prefix: string };
+  /** Log every query (--log-queries). */
+  logQueries: boolean;
+  /** Lameduck after SIGTERM, in ms (--lameduck). */
+  lameduckMs: number;
+  /** Per-client UDP response rate limit (--rate-limit, --rate-limit-slip); qps 0 is off. */
+  rateLimit: { qps: number; slip: number };
+  /** TCP connection cap and idle timeout (--tcp-max-connections, --tcp-idle-timeout). */
+  tcp: { maxConnections: number; idleTimeoutMs: number };
 }
 
 /** Running is a started server. */
@@ -63,6 +88,14 @@ export interface Running {
   registry: Registry;
   store: ObjectStore;
   dns: DnsServer;
+  /** The shared metrics registry: modules register their own metrics here. */
+  metrics: MetricsRegistry;
+  /** What /ready checks: modules add theirs (a store "synced"). */
+  readiness: Readiness;
+  /** For reloaders: count a refused reload. */
+  registryMetrics: RegistryMetrics;
+  /** shutdown runs the lameduck, then closes (see ops/shutdown.ts). */
+  shutdown(cut?: Promise<unknown>): Promise<void>;
   addresses: { udp: AddressInfo; tcp: AddressInfo; http: AddressInfo };
   /** The resolver's counters (cache, forward, autopath), for metrics. */
   stats: Resolver['stats'];
@@ -81,6 +114,13 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
     auth: { tokens: values['token-file'] ? readTokens(values['token-file']) : [], insecureAllowWrites: values['insecure-allow-writes'] },
     ...tlsFlags(values['tls-cert-file'], values['tls-key-file']),
     ...(values.etcd !== undefined ? { etcd: etcdTarget(values.etcd, values['etcd-prefix']) } : {}),
+    logQueries: values['log-queries'],
+    lameduckMs: parseDuration('lameduck', values.lameduck, { max: 600_000 }),
+    rateLimit: { qps: parseCount('rate-limit', values['rate-limit']), slip: parseCount('rate-limit-slip', values['rate-limit-slip'], { max: 10 }) },
+    tcp: {
+      maxConnections: parseCount('tcp-max-connections', values['tcp-max-connections'], { min: 1, max: 1_000_000 }),
+      idleTimeoutMs: parseDuration('tcp-idle-timeout', values['tcp-idle-timeout'], { max: 3_600_000 }),
+    },
   };
 }
 
@@ -175,18 +215,31 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     await store.close();
     throw err;
   }
+  let closeHttp: (() => Promise<void>) | undefined;
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c();
+    await closeHttp?.();
+    closeHttp = undefined;
   };
   try {
+    const metrics = createMetricsRegistry({ version: PACKAGE_VERSION });
+    const stats = new DnsStats(registry);
+    dnsMetrics(metrics, stats);
+    const regMetrics = registryMetrics(metrics, registry, { failedReloads: () => reloadFailures(store) });
+    const readiness = new Readiness();
     const resolver = config.resolver ? buildResolver(config.resolver, registry, log) : undefined;
+    if (resolver) resolverMetrics(metrics, resolver.stats);
+    if (store instanceof EtcdStore) etcdMetrics(metrics, store);
     closers.push(async () => resolver?.close());
-    const dns = createDnsServer({ registry, log, handlers: resolver?.handlers, recursionAvailable: resolver?.recursionAvailable });
+    const observe = queryObserver({ stats, queryLog: config.logQueries ? log.child({ module: 'query' }) : undefined });
+    const udp = config.rateLimit.qps > 0 ? { rateLimit: config.rateLimit } : {};
+    const dns = createDnsServer({ registry, log, handlers: resolver?.handlers, recursionAvailable: resolver?.recursionAvailable, observe, listenerStats: stats, udp, tcp: config.tcp });
     const dnsAddr = await listening('DNS', config.dns, '--dns', () => dns.listen(config.dns.host, config.dns.port));
     closers.push(() => dns.close());
     await resolver?.checkLoops({ host: config.dns.host, port: dnsAddr.udp.port });
     const routes: Route[] = [
-      ...healthRoutes({ registry, checks: ready ? [ready] : [] }),
+      ...healthRoutes({ registry, checks: ready ? [ready] : [], readiness }),
+      ...metricsRoutes({ registry: metrics }),
       ...envRoutes({ registry }),
       ...apiRoutes({ store, zone, auth: config.auth, log, version: PACKAGE_VERSION }),
     ];
@@ -196,10 +249,12 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     }
     const http: HttpServer = createHttpServer({ log, routes, ...(tls ? { tls } : {}) });
     const httpAddr = await listening('HTTP', config.http, '--http', () => http.listen(config.http.host, config.http.port));
-    closers.push(() => http.close());
+    // HTTP closes last: /health stays up while DNS drains.
+    closeHttp = () => http.close();
     const addresses = { ...dnsAddr, http: httpAddr };
-    log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http), scheme: tls ? 'https' : 'http', apiZone: zone, apiWrites: config.auth.tokens.length ? 'token' : config.auth.insecureAllowWrites ? 'insecure' : 'disabled' }, 'serving DNS');
-    return { registry, store, dns, addresses, stats: resolver?.stats ?? {}, close };
+    log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http), scheme: tls ? 'https' : 'http', apiZone: zone, apiWrites: config.auth.tokens.length ? 'token' : config.auth.insecureAllowWrites ? 'insecure' : 'disabled', ...opsSummary(config) }, 'serving DNS');
+    const shutdown = (cut?: Promise<unknown>) => gracefulShutdown({ lameduckMs: config.lameduckMs, readiness, log: log.child({ module: 'shutdown' }), close, cut });
+    return { registry, store, dns, addresses, stats: resolver?.stats ?? {}, close, metrics, readiness, registryMetrics: regMetrics, shutdown };
   } catch (err) {
     await close();
     throw err;
@@ -210,7 +265,9 @@ async function listening<T>(what: string, at: { host: string; port: number }, fl
   try {
     return await open();
   } catch (err) {
-    throw new SvcdnsError('ERR_LISTEN', `cannot listen for ${what} on ${at.host}:${at.port}: ${(err as Error).message}. Pick another address with ${flag} HOST:PORT`);
+    // Ports below 1024 (53) need root or CAP_NET_BIND_SERVICE: say so, and how the unit file does it.
+    const hint = (err as NodeJS.ErrnoException).code === 'EACCES' && at.port < 1024 ? ` (ports below 1024 need CAP_NET_BIND_SERVICE: AmbientCapabilities=CAP_NET_BIND_SERVICE in packaging/svcdns.service)` : '';
+    throw new SvcdnsError('ERR_LISTEN', `cannot listen for ${what} on ${at.host}:${at.port}: ${(err as Error).message}${hint}. Pick another address with ${flag} HOST:PORT`);
   }
 }
 
@@ -223,7 +280,8 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     out.write(helpText('svcdns serve [options]', 'Serve the registry in --zones (or in etcd, with --etcd) over DNS, with health and other endpoints over HTTP.', SERVE_FLAGS));
     return 0;
   }
-  const log = createLogger({ level: logLevel(values['log-level']) });
+  // Readable lines for a person at a terminal, JSON for everything else (journald, docker logs).
+  const log = createLogger({ level: logLevel(values['log-level']), pretty: (out as NodeJS.WriteStream).isTTY === true });
   const config = serveConfig(values);
   let running: Running;
   try {
@@ -238,16 +296,21 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
     void running.store.reload();
   };
   process.on('SIGHUP', reload);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  // The first SIGTERM or SIGINT starts the lameduck; a second one cuts it short.
+  const signalled = () =>
+    new Promise<string>((resolve) => {
+      const on = (signal: string) => {
+        process.off('SIGINT', on);
+        process.off('SIGTERM', on);
+        resolve(signal);
+      };
+      process.on('SIGINT', on);
+      process.on('SIGTERM', on);
+    });
+  const signal = await signalled();
+  log.info({ signal }, 'shutting down');
   process.off('SIGHUP', reload);
-  await running.close();
+  await running.shutdown(signalled());
   log.flush();
   return 0;
 }
@@ -257,4 +320,21 @@ function logLevel(v: string): (typeof LEVELS)[number] {
   const level = LEVELS.find((l) => l === v);
   if (!level) throw new SvcdnsError('ERR_CONFIG', `--log-level ${v}: expected one of ${LEVELS.join(', ')}`);
   return level;
+}
+
+// The operations settings worth seeing in the start-up line.
+function opsSummary(config: ServeConfig): Record<string, unknown> {
+  return {
+    lameduck_ms: config.lameduckMs,
+    log_queries: config.logQueries,
+    rate_limit: config.rateLimit.qps ? config.rateLimit : 'off',
+    tcp_max_connections: config.tcp.maxConnections,
+    tcp_idle_timeout_ms: config.tcp.idleTimeoutMs,
+  };
+}
+
+// Reloads the store refused (a file that no longer parses or validates), when it counts them.
+function reloadFailures(store: ObjectStore): number {
+  const stats = (store as { stats?: { failedReloads?: unknown } }).stats;
+  return typeof stats?.failedReloads === 'number' ? stats.failedReloads : 0;
 }

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import type { ListenerStats } from '../ops/dns-stats.js';
+import type { QueryObserver } from '../ops/observe.js';
 import type { Registry } from '../registry/registry.js';
 import { clusterHandler } from './handlers/cluster/index.js';
 import { compose, rcodeReply, type Handler, type Next } from './handler.js';
@@ -7,7 +9,7 @@ import { errorFrom, parseQuery, type Query, type Transport } from './message.js'
 import { replyBytes as toBytes } from './relay.js';
 import { listenTcp, type TcpOptions } from './tcp.js';
 import { RCODE, TYPE } from './types.js';
-import { listenUdp } from './udp.js';
+import { listenUdp, type UdpOptions } from './udp.js';
 import { readExtraRecords } from './wire.js';
 
 /** DnsServerOptions configure createDnsServer. */
@@ -22,6 +24,11 @@ export interface DnsServerOptions {
   /** RA bit in responses: set when the chain forwards for this client (a function of its address). */
   recursionAvailable?: boolean | ((client: string) => boolean);
   tcp?: Partial<TcpOptions>;
+  udp?: UdpOptions;
+  /** Counts (and, with the query log on, logs) every message; see src/ops/. */
+  observe?: QueryObserver;
+  /** What the listeners count themselves: drops, rate-limit slips, TCP connections. */
+  listenerStats?: ListenerStats;
 }
 
 /** HandleResult is a response to send, or null for "send nothing". */
@@ -33,11 +40,12 @@ export interface DnsServer {
   handle(message: Buffer, transport?: Transport, client?: string): HandleResult | Promise<HandleResult>;
   /** listen opens UDP and TCP on host:port (port 0 picks a free one, the same for both when possible). */
   listen(host: string, port: number): Promise<{ udp: AddressInfo; tcp: AddressInfo }>;
+  /** close stops taking queries, sends the answers in flight, then closes the sockets. */
   close(): Promise<void>;
 }
 
 /** createDnsServer builds a server around a registry and a handler chain. */
-export function createDnsServer({ registry, log, handlers, recursionAvailable = false, tcp = {} }: DnsServerOptions): DnsServer {
+export function createDnsServer({ registry, log, handlers, recursionAvailable = false, tcp = {}, udp = {}, observe, listenerStats }: DnsServerOptions): DnsServer {
   const dnsLog = log.child({ module: 'dns' });
   const refuse: Next = () => rcodeReply(RCODE.REFUSED);
   const chain = compose(handlers ?? [clusterHandler({ registry })], refuse);
@@ -51,9 +59,21 @@ export function createDnsServer({ registry, log, handlers, recursionAvailable = 
   }
 
   function handle(message: Buffer, transport: Transport = 'udp', client = ''): HandleResult | Promise<HandleResult> {
+    const started = observe ? observe.now() : 0;
     const q = parseQuery(message, transport, client);
-    if (!q) return null;
-    const ra = raFor(client);
+    if (!q) {
+      if (observe) observe.dropped(message, transport);
+      return null;
+    }
+    const out = answer(q);
+    if (!observe) return out;
+    if (out instanceof Promise) return out.then((b) => (observe.done(q, b, started), b));
+    observe.done(q, out, started);
+    return out;
+  }
+
+  function answer(q: NonNullable<ReturnType<typeof parseQuery>>): HandleResult | Promise<HandleResult> {
+    const ra = raFor(q.client);
     try {
       if (q.needsFullParse) readExtraRecords(q);
       if (q.error >= 0) return errorFrom(q, q.error, ra);
@@ -70,11 +90,11 @@ export function createDnsServer({ registry, log, handlers, recursionAvailable = 
   return {
     handle,
     async listen(host, port) {
-      const u = await listenUdp({ host, port, handle, log: dnsLog });
+      const u = await listenUdp({ host, port, handle, log: dnsLog, stats: listenerStats, ...udp });
       closers.push(u.close);
-      const t = await listenTcp({ host, port: port === 0 ? u.address.port : port, handle, log: dnsLog, ...tcp }).catch(async (err: unknown) => {
+      const t = await listenTcp({ host, port: port === 0 ? u.address.port : port, handle, log: dnsLog, stats: listenerStats, ...tcp }).catch(async (err: unknown) => {
         if (port !== 0) throw err;
-        return listenTcp({ host, port: 0, handle, log: dnsLog, ...tcp }); // the UDP port was taken for TCP
+        return listenTcp({ host, port: 0, handle, log: dnsLog, stats: listenerStats, ...tcp }); // the UDP port was taken for TCP
       });
       closers.push(t.close);
       return { udp: u.address, tcp: t.address };

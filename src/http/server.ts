@@ -50,6 +50,10 @@ export function createHttpServer({ log, routes, tls }: { log: Logger; routes: re
   };
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
   server.on('clientError', (_err, socket) => socket.destroy());
+  // Slow clients (slowloris) cannot hold a connection: headers within 10 s, the whole request
+  // (body included) within 30 s. Responses, such as watch streams, are not bounded by these.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** The Debian package of each external tool the tests use. */
-const PACKAGES: Record<string, string> = { dig: 'bind9-dnsutils', dnsmasq: 'dnsmasq-base', ip: 'iproute2', unshare: 'util-linux', kubectl: 'kubernetes-client', etcd: 'etcd-server', etcdctl: 'etcd-client' };
+const PACKAGES: Record<string, string> = { dig: 'bind9-dnsutils', dnsmasq: 'dnsmasq-base', ip: 'iproute2', unshare: 'util-linux', kubectl: 'kubernetes-client', etcd: 'etcd-server', etcdctl: 'etcd-client', 'systemd-analyze': 'systemd', python3: 'python3-minimal', setpriv: 'util-linux', script: 'bsdutils' };
 
 /** toolPath finds a tool on PATH (and sbin); undefined when it is missing. */
 export function toolPath(name: string): string | undefined {
@@ -62,6 +62,8 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
 export interface ServeProcess {
   child: ChildProcess;
   port: number;
+  /** The TCP port: the UDP one unless it was taken for TCP. */
+  tcpPort: number;
   httpPort: number;
   output: () => string;
   stop: () => Promise<number | null>;
@@ -70,7 +72,8 @@ export interface ServeProcess {
 /** startServe spawns `svcdns serve ARGS` (HTTP on a free port unless given) and waits for its "serving DNS" log line. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const all = args.includes('--http') ? args : [...args, '--http', '127.0.0.1:0'];
-  const child = spawn(process.execPath, [BIN, 'serve', ...all], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // No lameduck unless a test asks for one: stop() would wait 5 s for nothing.
+  const child = spawn(process.execPath, [BIN, 'serve', ...all], { env: childEnv({ SVCDNS_LAMEDUCK: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const stop = () =>
     new Promise<number | null>((resolve) => {
@@ -87,9 +90,10 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
       out += d.toString();
       const m = /"msg":"serving DNS"/.test(out) && /"udp":"[^"]*:(\d+)"/.exec(out);
       const h = /"http":"[^"]*:(\d+)"/.exec(out);
+      const t = /"tcp":"[^"]*:(\d+)"/.exec(out);
       if (m && h) {
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), httpPort: Number(h[1]), output: () => out, stop });
+        resolve({ child, port: Number(m[1]), tcpPort: Number(t?.[1] ?? m[1]), httpPort: Number(h[1]), output: () => out, stop });
       }
     };
     child.stdout.on('data', onData);
