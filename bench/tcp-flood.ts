@@ -77,7 +77,7 @@ async function startServer(): Promise<{ child: ChildProcess; port: number; tcp: 
   const zones = fileURLToPath(new URL('../zones', import.meta.url));
   // taskset keeps the server on one CPU and the clients on the other, when there are two.
   const pin = cpus().length >= 2 ? ['taskset', '-c', '1'] : [];
-  const child = spawn(pin[0] ?? process.execPath, [...pin.slice(1), ...(pin.length ? [process.execPath] : []), bin, 'serve', '--zones', zones, '--dns', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lameduck', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(pin[0] ?? process.execPath, [...pin.slice(1), ...(pin.length ? [process.execPath] : []), bin, 'serve', '--zones', zones, '--dns', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lameduck', '0', '--upstream', 'none'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {

@@ -188,7 +188,10 @@ interface Server {
 }
 
 function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, ['--expose-gc', '-r', HEAP_HOOK, BIN, 'serve', '--zones', values.zones, '--dns', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lameduck', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --upstream none: fuzzed names outside the zones must never reach the resolvers of
+  // /etc/resolv.conf (they are off this machine); they get REFUSED.
+  const args = ['--expose-gc', '-r', HEAP_HOOK, BIN, 'serve', '--zones', values.zones, '--dns', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lameduck', '0', '--upstream', 'none'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SVCDNS_UPSTREAM: 'none' } });
   const errors: string[] = [];
   let out = '';
   return new Promise((resolve, reject) => {

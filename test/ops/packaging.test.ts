@@ -45,7 +45,7 @@ describe('packaging: the systemd unit and its environment file', () => {
     // A loopback address of its own, so that no other test's port 53 can clash.
     const addr = `127.53.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
     const base = ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
-    const args = [process.execPath, BIN, 'serve', '--zones', SAMPLE_ZONES, '--dns', `${addr}:53`, '--http', '127.0.0.1:0', '--lameduck', '0'];
+    const args = [process.execPath, BIN, 'serve', '--zones', SAMPLE_ZONES, '--dns', `${addr}:53`, '--http', '127.0.0.1:0', '--lameduck', '0', '--upstream', 'none'];
     const denied = await run(setpriv, [...base, ...args], { timeout: 20_000 }).then(
       () => null,
       (e: { code?: number; stdout?: string }) => e,

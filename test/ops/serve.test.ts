@@ -82,7 +82,7 @@ describe('serve: the operations flags, from the command line and from SVCDNS_*',
 
   it('on a terminal, logs are human-readable (pino-pretty); piped, they are JSON', async () => {
     // script(1) gives the child a pseudo-terminal as stdout.
-    const cmd = `exec ${process.execPath} ${BIN} serve --zones ${SAMPLE_ZONES} --dns 127.0.0.1:0 --http 127.0.0.1:0 --lameduck 0`;
+    const cmd = `exec ${process.execPath} ${BIN} serve --zones ${SAMPLE_ZONES} --dns 127.0.0.1:0 --http 127.0.0.1:0 --lameduck 0 --upstream none`;
     const child = spawn(requireTool('script'), ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
