@@ -100,6 +100,7 @@ if (values.probe) {
 } else {
   const seconds = Number(values.seconds);
   const server = await startServer();
+  process.once('exit', () => server.child.kill('SIGKILL'));
   const sockets: net.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
   try {

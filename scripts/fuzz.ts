@@ -375,6 +375,14 @@ async function tcpBatch(port: number, n: number, counts: Map<string, number>): P
 const started = Date.now();
 const server = await startServer();
 const pid = server.child.pid!;
+// Whatever ends this script (a signal, a timeout of the test that runs it) ends the server too.
+process.once('exit', () => server.child.kill('SIGKILL'));
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    server.child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 const problems: string[] = [];
 const counts = new Map<string, number>();
 let sentUdp = 0;
