@@ -11,8 +11,9 @@ export interface PathWatcher {
  * watchPaths resolves once the paths are watched, then calls `onChange` after the registry files under `paths` change, with quick successive
  * events coalesced (debounce) and never two calls at once. A folder is watched with its direct
  * sub-folders (a zones root holds one folder per domain); a file through its folder, since editors
- * save by writing a new file and renaming it over the old one. Small on purpose: the live-reload
- * work brings a shared watcher that replaces this one.
+ * save by writing a new file and renaming it over the old one. `svcdns env --watch` uses it rather
+ * than the FileStore that `serve` runs: it also watches loose `-f` files, and it keeps the process
+ * alive (persistent watches) where serve's listeners do that.
  */
 export async function watchPaths(
   paths: readonly string[],
