@@ -32,6 +32,8 @@ import { helpText, parseFlags, parseHostPort, type Flags } from './args.js';
 import { buildResolver, RESOLVER_FLAGS, resolverConfig, type Resolver, type ResolverConfig } from './resolver.js';
 import { DEFAULT_ETCD_PREFIX, etcdTarget } from './etcd-flags.js';
 import { parseCount, parseDuration } from './duration.js';
+import { dnsOnlyRegistry, linkWorker, runPrimary, workerRole, type WorkerLink, type WorkerRole } from './workers.js';
+import cluster from 'node:cluster';
 
 /** Flags of `svcdns serve`; feature modules add their groups here. */
 export const SERVE_FLAGS = {
@@ -54,6 +56,7 @@ export const SERVE_FLAGS = {
   'rate-limit-slip': { type: 'string', arg: 'N', default: '2', help: 'with --rate-limit, answer every Nth limited query with TC=1 so real clients retry over TCP (0: drop all)' },
   'tcp-max-connections': { type: 'string', arg: 'N', default: '1000', help: 'TCP connections kept at once; more are closed' },
   'tcp-idle-timeout': { type: 'string', arg: 'DURATION', default: '10s', help: 'close TCP connections idle this long' },
+  workers: { type: 'string', arg: 'N', default: '1', help: 'DNS processes sharing the sockets (node:cluster), each with its own copy of the registry; HTTP runs in the first one' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } satisfies Flags;
 
@@ -81,6 +84,10 @@ export interface ServeConfig {
   rateLimit: { qps: number; slip: number };
   /** TCP connection cap and idle timeout (--tcp-max-connections, --tcp-idle-timeout). */
   tcp: { maxConnections: number; idleTimeoutMs: number };
+  /** DNS processes (--workers); above 1, this process is the primary or one of them (`role`). */
+  workers: number;
+  /** Set in a worker of --workers N: its index (0 runs HTTP) and the count. */
+  role?: WorkerRole;
 }
 
 /** Running is a started server. */
@@ -99,6 +106,8 @@ export interface Running {
   addresses: { udp: AddressInfo; tcp: AddressInfo; http: AddressInfo };
   /** The resolver's counters (cache, forward, autopath), for metrics. */
   stats: Resolver['stats'];
+  /** With --workers N: the link to the primary (announce serving, hear "stop"). */
+  link?: WorkerLink;
   close(): Promise<void>;
 }
 
@@ -121,6 +130,7 @@ export function serveConfig(values: ReturnType<typeof parseFlags<typeof SERVE_FL
       maxConnections: parseCount('tcp-max-connections', values['tcp-max-connections'], { min: 1, max: 1_000_000 }),
       idleTimeoutMs: parseDuration('tcp-idle-timeout', values['tcp-idle-timeout'], { max: 3_600_000 }),
     },
+    workers: parseCount('workers', values.workers, { min: 1, max: 64 }),
   };
 }
 
@@ -210,7 +220,9 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
   let zone: string;
   try {
     // With etcd a zone exists when its key does: nothing to create here (import creates zones).
-    zone = config.etcd ? (config.apiZone ?? 'cluster.local') : await apiZone(store as FileStore, config, log);
+    // Only the process that serves the API (worker 0 with --workers) creates its zone folder.
+    const apiHere = !config.role || config.role.index === 0;
+    zone = config.etcd || !apiHere ? (config.apiZone ?? 'cluster.local') : await apiZone(store as FileStore, config, log);
   } catch (err) {
     await store.close();
     throw err;
@@ -237,9 +249,24 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     const dnsAddr = await listening('DNS', config.dns, '--dns', () => dns.listen(config.dns.host, config.dns.port));
     closers.push(() => dns.close());
     await resolver?.checkLoops({ host: config.dns.host, port: dnsAddr.udp.port });
+    const shutdown = (cut?: Promise<unknown>) => gracefulShutdown({ lameduckMs: config.lameduckMs, readiness, log: log.child({ module: 'shutdown' }), close, cut });
+    // --workers N: every worker hands its DNS counters to worker 0's /metrics; workers other
+    // than 0 serve DNS only (no HTTP: the API stays single-writer).
+    let link: ReturnType<typeof linkWorker> | undefined;
+    if (config.role) {
+      const shared = dnsOnlyRegistry();
+      dnsMetrics(shared, stats);
+      link = linkWorker(config.role, shared, readiness);
+      if (config.role.index > 0) {
+        log.info({ worker: config.role.index, udp: fmt(dnsAddr.udp), tcp: fmt(dnsAddr.tcp) }, 'worker serving DNS');
+        const none = { address: '', family: '', port: 0 };
+        return { registry, store, dns, addresses: { ...dnsAddr, http: none }, stats: resolver?.stats ?? {}, close, metrics, readiness, registryMetrics: regMetrics, shutdown, link };
+      }
+    }
+    const metricsText = link?.metricsText;
     const routes: Route[] = [
       ...healthRoutes({ registry, checks: ready ? [ready] : [], readiness }),
-      ...metricsRoutes({ registry: metrics }),
+      ...metricsRoutes({ registry: metrics, ...(metricsText ? { text: () => metricsText(metrics) } : {}) }),
       ...envRoutes({ registry }),
       ...apiRoutes({ store, zone, auth: config.auth, log, version: PACKAGE_VERSION }),
     ];
@@ -253,8 +280,7 @@ export async function startServe(config: ServeConfig, log: Logger): Promise<Runn
     closeHttp = () => http.close();
     const addresses = { ...dnsAddr, http: httpAddr };
     log.info({ udp: fmt(addresses.udp), tcp: fmt(addresses.tcp), http: fmt(addresses.http), scheme: tls ? 'https' : 'http', apiZone: zone, apiWrites: config.auth.tokens.length ? 'token' : config.auth.insecureAllowWrites ? 'insecure' : 'disabled', ...opsSummary(config) }, 'serving DNS');
-    const shutdown = (cut?: Promise<unknown>) => gracefulShutdown({ lameduckMs: config.lameduckMs, readiness, log: log.child({ module: 'shutdown' }), close, cut });
-    return { registry, store, dns, addresses, stats: resolver?.stats ?? {}, close, metrics, readiness, registryMetrics: regMetrics, shutdown };
+    return { registry, store, dns, addresses, stats: resolver?.stats ?? {}, close, metrics, readiness, registryMetrics: regMetrics, shutdown, ...(link ? { link } : {}) };
   } catch (err) {
     await close();
     throw err;
@@ -283,6 +309,10 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
   // Readable lines for a person at a terminal, JSON for everything else (journald, docker logs).
   const log = createLogger({ level: logLevel(values['log-level']), pretty: (out as NodeJS.WriteStream).isTTY === true });
   const config = serveConfig(values);
+  // --workers N: this process only starts and stops the workers (src/cli/workers.ts).
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config.workers, log);
+  const role = workerRole(env, config.workers);
+  if (role) config.role = role;
   let running: Running;
   try {
     running = await startServe(config, log);
@@ -307,10 +337,13 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
       process.on('SIGINT', on);
       process.on('SIGTERM', on);
     });
-  const signal = await signalled();
+  running.link?.serving();
+  // A worker stops when the primary says so (it got the signal), or on its own signal.
+  const signal = await Promise.race([signalled(), ...(running.link ? [running.link.stopped.then(() => 'primary')] : [])]);
   log.info({ signal }, 'shutting down');
   process.off('SIGHUP', reload);
   await running.shutdown(signalled());
+  running.link?.done();
   log.flush();
   return 0;
 }

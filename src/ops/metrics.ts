@@ -69,13 +69,16 @@ export function gaugeFrom<L extends string = never>(
   });
 }
 
-/** metricsRoutes serves the registry at GET /metrics in the Prometheus text format. */
-export function metricsRoutes({ registry }: { registry: MetricsRegistry }): Route[] {
+/**
+ * metricsRoutes serves the registry at GET /metrics in the Prometheus text format; `text`, when
+ * given, makes the body instead (serve --workers: the registry plus the other workers' DNS counters).
+ */
+export function metricsRoutes({ registry, text }: { registry: MetricsRegistry; text?: () => Promise<string> }): Route[] {
   return [
     {
       method: 'GET',
       path: '/metrics',
-      handle: async ({ res }) => sendText(res, 200, await registry.metrics(), registry.contentType),
+      handle: async ({ res }) => sendText(res, 200, text ? await text() : await registry.metrics(), registry.contentType),
     },
   ];
 }
