@@ -9,7 +9,9 @@
  * Prints one table and writes bench/RESULTS.md.
  *
  *   npm run bench [-- --quick] [--sizes 10,1000,100000] [--seconds 8] [--quota 25]
- *                 [--servers svcdns,knot,dnsmasq] [--changes 200] [--workers 1]
+ *                 [--servers svcdns,knot,dnsmasq,node-floor] [--changes 200] [--workers 1]
+ * node-floor (bench/floor.ts) answers every query with its own bytes: the cost of Node's
+ * datagram path alone, the ceiling of any Node.js server here.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     seconds: { type: 'string' },
     quota: { type: 'string', default: '25' },
-    servers: { type: 'string', default: 'svcdns,knot,dnsmasq' },
+    servers: { type: 'string', default: 'svcdns,knot,dnsmasq,node-floor' },
     changes: { type: 'string' },
     workers: { type: 'string', default: '1' },
     out: { type: 'string', default: join(ROOT, 'bench', 'RESULTS.md') },
@@ -40,7 +42,7 @@ const SIZES = (values.sizes ?? '10,1000,100000').split(',').map(Number);
 const SECONDS = Number(values.seconds ?? (QUICK ? 3 : 8));
 const WARMUP = QUICK ? 1 : 2;
 const QUOTA = Number(values.quota);
-const SERVERS = values.servers.split(',') as Array<'svcdns' | 'knot' | 'dnsmasq'>;
+const SERVERS = values.servers.split(',');
 const CHANGES = Number(values.changes ?? (QUICK ? 30 : 200));
 const WORKERS = Number(values.workers);
 const FIXED_QPS = 40_000;
@@ -57,7 +59,7 @@ if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
   process.exit(1);
 }
 if (!SIZES.every((n) => Number.isInteger(n) && n > 0) || !(QUOTA > 0 && QUOTA <= 100) || !(SECONDS > 0) || !(WORKERS >= 1)) {
-  console.error('usage: npm run bench -- [--quick] [--sizes 10,1000,100000] [--seconds N] [--quota PCT] [--servers svcdns,knot,dnsmasq] [--changes N] [--workers N]');
+  console.error('usage: npm run bench -- [--quick] [--sizes 10,1000,100000] [--seconds N] [--quota PCT] [--servers svcdns,knot,dnsmasq,node-floor] [--changes N] [--workers N]');
   process.exit(2);
 }
 
@@ -165,11 +167,13 @@ async function start(server: string, dir: string, size: number, port: number): P
     const conf = join(dir, 'dnsmasq.conf');
     await writeDnsmasqConf(conf, join(dir, 'hosts'), size, port);
     s = startPinned('dnsmasq', SERVER_CPU, 'dnsmasq', ['-k', '-C', conf], port);
+  } else if (server === 'node-floor') {
+    s = startPinned('node-floor', SERVER_CPU, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'floor.ts'), String(port)], port);
   } else {
-    throw new Error(`unknown server ${server}: expected svcdns, knot or dnsmasq`);
+    throw new Error(`unknown server ${server}: expected svcdns, knot, dnsmasq or node-floor`);
   }
   running.add(s);
-  await waitAnswering(s, serviceName(0), 180_000);
+  await waitAnswering(s, serviceName(0), 180_000, server === 'node-floor');
   const loadMs = performance.now() - t0;
   (s as Server & { loadMs: number }).loadMs = loadMs;
   return s;
@@ -277,16 +281,17 @@ function render(propagation: string): string {
     `- Each run: dnsperf -c 10 -q 100 -t 2 for ${SECONDS} s over a file of 100,000 queries (80% A hits, 10% SRV hits, 10% NXDOMAIN, no EDNS) on names picked uniformly from the registry, after a ${WARMUP} s warm-up. Traffic to 127.0.0.1 only.`,
   );
   lines.push('');
-  lines.push('Columns: **per-core QPS** = UDP QPS with the server capped x 100/quota; **µs/q** = server CPU time (user+system, all threads and children) per completed query in that capped run; **× Knot / × dnsmasq** = ratio of svcdns\'s per-core QPS to the peer\'s at the same size; **UDP max** = uncapped, server pinned to one core (dnsperf saturates first near 110-140k); **TCP** = uncapped, pinned, 10 connections pipelining 100 queries each, with the server\'s CPU share; **@40k** = latency p50/p99/p99.9 at a fixed offered 40,000 QPS (dnsperf -Q, uncapped); **lost** = lost queries in the capped / max / TCP / 40k runs; **load** = time from start to the first answer (svcdns: registry build in brackets); **RSS** = resident memory after loading (peak).');
+  lines.push('Columns: **per-core QPS** = UDP QPS with the server capped x 100/quota; **µs/q** = server CPU time (user+system, all threads and children) per completed query in that capped run; **× Knot / × dnsmasq / × floor** = ratio of the row\'s per-core QPS to that peer\'s at the same size (node-floor: bench/floor.ts, Node\'s datagram path alone, answering each query with its own bytes: the ceiling of any Node.js server here); **UDP max** = uncapped, server pinned to one core (dnsperf saturates first near 110-140k); **TCP** = uncapped, pinned, 10 connections pipelining 100 queries each, with the server\'s CPU share; **@40k** = latency p50/p99/p99.9 at a fixed offered 40,000 QPS (dnsperf -Q, uncapped); **lost** = lost queries in the capped / max / TCP / 40k runs; **load** = time from start to the first answer (svcdns: registry build in brackets); **RSS** = resident memory after loading (peak).');
   lines.push('');
-  lines.push('| services | server | per-core QPS | µs/q | × Knot | × dnsmasq | UDP max QPS (CPU) | TCP QPS (CPU) | TCP µs/q | @40k p50 / p99 / p99.9 ms | lost | load | RSS MiB (peak) | load avg |');
-  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|');
+  lines.push('| services | server | per-core QPS | µs/q | × Knot | × dnsmasq | × floor | UDP max QPS (CPU) | TCP QPS (CPU) | TCP µs/q | @40k p50 / p99 / p99.9 ms | lost | load | RSS MiB (peak) | load avg |');
+  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|');
   for (const r of rows) {
     const knot = find(r.size, 'knot');
     const dm = find(r.size, 'dnsmasq');
+    const floor = find(r.size, 'node-floor');
     const lost = [r.quota?.lost, r.max?.lost, r.tcp?.lost, r.fixed?.lost].map((v) => (v === undefined ? '-' : String(v))).join(' / ');
     lines.push(
-      `| ${r.size.toLocaleString('en-US')} | ${r.server} | ${fmtInt(r.quota?.perCore)} | ${fmt(r.quota?.cpuUs, 2)} | ${ratio(r.quota?.perCore, knot?.quota?.perCore)} | ${ratio(r.quota?.perCore, dm?.quota?.perCore)} | ${fmtInt(r.max?.qps)} (${fmt((r.max?.share ?? NaN) * 100, 0)}%) | ${fmtInt(r.tcp?.qps)} (${fmt((r.tcp?.share ?? NaN) * 100, 0)}%) | ${fmt(r.tcp?.cpuUs, 2)} | ${fmt(r.fixed?.p50Ms, 3)} / ${fmt(r.fixed?.p99Ms, 3)} / ${fmt(r.fixed?.p999Ms, 3)} | ${lost} | ${fmt(r.loadMs / 1000, 2)} s${r.registryMs !== undefined ? ` (${fmt(r.registryMs / 1000, 2)})` : ''} | ${fmt(r.rssMiB, 0)} (${fmt(r.peakMiB, 0)}) | ${r.load1.toFixed(2)} |`,
+      `| ${r.size.toLocaleString('en-US')} | ${r.server} | ${fmtInt(r.quota?.perCore)} | ${fmt(r.quota?.cpuUs, 2)} | ${ratio(r.quota?.perCore, knot?.quota?.perCore)} | ${ratio(r.quota?.perCore, dm?.quota?.perCore)} | ${ratio(r.quota?.perCore, floor?.quota?.perCore)} | ${fmtInt(r.max?.qps)} (${fmt((r.max?.share ?? NaN) * 100, 0)}%) | ${fmtInt(r.tcp?.qps)} (${fmt((r.tcp?.share ?? NaN) * 100, 0)}%) | ${fmt(r.tcp?.cpuUs, 2)} | ${fmt(r.fixed?.p50Ms, 3)} / ${fmt(r.fixed?.p99Ms, 3)} / ${fmt(r.fixed?.p999Ms, 3)} | ${lost} | ${fmt(r.loadMs / 1000, 2)} s${r.registryMs !== undefined ? ` (${fmt(r.registryMs / 1000, 2)})` : ''} | ${fmt(r.rssMiB, 0)} (${fmt(r.peakMiB, 0)}) | ${r.load1.toFixed(2)} |`,
     );
   }
   lines.push('');
@@ -308,6 +313,8 @@ function targets(find: (size: number, server: string) => Row | undefined): strin
     const vsKnot = s.quota && k?.quota ? s.quota.perCore / k.quota.perCore : undefined;
     const vsDm = s.quota && d?.quota ? s.quota.perCore / d.quota.perCore : undefined;
     out.push(`- ${size} services: per-core ≥ 0.5 × Knot: ${verdict(vsKnot === undefined ? undefined : vsKnot >= 0.5)} (${fmt(vsKnot, 2)}); ≥ 2 × dnsmasq: ${verdict(vsDm === undefined ? undefined : vsDm >= 2)} (${fmt(vsDm, 2)})`);
+    const f = find(size, 'node-floor');
+    if (f?.quota && s.quota) out.push(`- ${size} services: svcdns per-core is ${fmt(s.quota.perCore / f.quota.perCore, 2)} × the Node floor (${fmtInt(f.quota.perCore)} QPS, ${fmt(f.quota.cpuUs, 2)} µs/q), and the floor is ${k?.quota ? fmt(f.quota.perCore / k.quota.perCore, 2) : '-'} × Knot`);
     out.push(`- ${size} services: p99 at 40k QPS < 0.3 ms: ${verdict(s.fixed?.p99Ms === undefined ? undefined : s.fixed.p99Ms < 0.3)} (${fmt(s.fixed?.p99Ms, 3)} ms); TCP pipelined ≥ 80k QPS: ${verdict(s.tcp ? s.tcp.qps >= 80_000 : undefined)} (${fmtInt(s.tcp?.qps)})`);
     out.push(`- ${size} services: no lost queries below capacity (40k run): ${verdict(s.fixed ? s.fixed.lost === 0 : undefined)} (${s.fixed?.lost ?? '-'} lost)`);
   }
