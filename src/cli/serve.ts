@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +34,6 @@ import { buildResolver, RESOLVER_FLAGS, resolverConfig, type Resolver, type Reso
 import { DEFAULT_ETCD_PREFIX, etcdTarget } from './etcd-flags.js';
 import { parseCount, parseDuration } from './duration.js';
 import { dnsOnlyRegistry, linkWorker, runPrimary, workerRole, type WorkerLink, type WorkerRole } from './workers.js';
-import cluster from 'node:cluster';
 
 /** Flags of `svcdns serve`; feature modules add their groups here. */
 export const SERVE_FLAGS = {
