@@ -8,7 +8,7 @@
  * measures the client. QPS x 100/quota is then the server's per-core capacity.
  * Prints one table and writes bench/RESULTS.md.
  *
- *   npm run bench [-- --quick] [--sizes 10,1000,100000] [--seconds 8] [--quota 25]
+ *   npm run bench [-- --quick] [--sizes 10,1000,100000] [--seconds 5] [--repeat 2] [--quota 25]
  *                 [--servers svcdns,knot,dnsmasq,node-floor] [--changes 200] [--workers 1]
  * node-floor (bench/floor.ts) answers every query with its own bytes: the cost of Node's
  * datagram path alone, the ceiling of any Node.js server here.
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     seconds: { type: 'string' },
+    repeat: { type: 'string' },
     quota: { type: 'string', default: '25' },
     servers: { type: 'string', default: 'svcdns,knot,dnsmasq,node-floor' },
     changes: { type: 'string' },
@@ -39,7 +40,8 @@ const { values } = parseArgs({
 });
 const QUICK = values.quick;
 const SIZES = (values.sizes ?? '10,1000,100000').split(',').map(Number);
-const SECONDS = Number(values.seconds ?? (QUICK ? 3 : 8));
+const SECONDS = Number(values.seconds ?? (QUICK ? 3 : 5));
+const REPEAT = Number(values.repeat ?? (QUICK ? 1 : 2));
 const WARMUP = QUICK ? 1 : 2;
 const QUOTA = Number(values.quota);
 const SERVERS = values.servers.split(',');
@@ -58,8 +60,8 @@ if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
   console.error('dist/ is missing: run `npm run build` first (npm run bench does).');
   process.exit(1);
 }
-if (!SIZES.every((n) => Number.isInteger(n) && n > 0) || !(QUOTA > 0 && QUOTA <= 100) || !(SECONDS > 0) || !(WORKERS >= 1)) {
-  console.error('usage: npm run bench -- [--quick] [--sizes 10,1000,100000] [--seconds N] [--quota PCT] [--servers svcdns,knot,dnsmasq,node-floor] [--changes N] [--workers N]');
+if (!SIZES.every((n) => Number.isInteger(n) && n > 0) || !(QUOTA > 0 && QUOTA <= 100) || !(SECONDS > 0) || !(WORKERS >= 1) || !(REPEAT >= 1)) {
+  console.error('usage: npm run bench -- [--quick] [--sizes 10,1000,100000] [--seconds N] [--repeat N] [--quota PCT] [--servers svcdns,knot,dnsmasq,node-floor] [--changes N] [--workers N]');
   process.exit(2);
 }
 
@@ -105,7 +107,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  progress(`machine: ${NCPU} CPUs, load ${fmtLoad()}; ${quotaMethod}; ${SECONDS} s per run`);
+  progress(`machine: ${NCPU} CPUs, load ${fmtLoad()}; ${quotaMethod}; best of ${REPEAT} runs of ${SECONDS} s`);
   for (const size of SIZES) {
     const dir = join(tmp, `r${size}`);
     await mkdir(dir, { recursive: true });
@@ -186,12 +188,22 @@ async function measure(s: Server, size: number, queries: string): Promise<Row> {
   const mem = memory(s.pid);
   const row: Row = { size, server: s.name, load1: loadavg()[0]!, loadMs, registryMs, rssMiB: mem.rssMiB, peakMiB: mem.peakMiB };
   const base = { port: s.port, queryFile: queries, cpu: CLIENT_CPU };
-  const timed = async (tcp: boolean, extra: { qps?: number; latencies?: boolean } = {}) => {
+  const once = async (tcp: boolean, extra: { qps?: number; latencies?: boolean }) => {
     const c0 = serverCpu(s);
     const r = await dnsperf({ ...base, tcp, seconds: SECONDS, ...extra });
     const cpu = serverCpu(s) - c0;
     const secs = Number.isFinite(r.runSeconds) ? r.runSeconds : SECONDS;
     return { ...r, cpuUs: (cpu * 1e6) / Math.max(1, r.completed), share: cpu / secs };
+  };
+  // Best of --repeat runs: on a shared machine other work only ever slows a run down, so the
+  // best one is the closest to the server's own figure (most QPS; at a fixed rate, lowest p99).
+  const timed = async (tcp: boolean, extra: { qps?: number; latencies?: boolean } = {}) => {
+    let best = await once(tcp, extra);
+    for (let i = 1; i < REPEAT; i++) {
+      const r = await once(tcp, extra);
+      if (extra.qps ? (r.p99Ms ?? Infinity) < (best.p99Ms ?? Infinity) : r.qps > best.qps) best = r;
+    }
+    return best;
   };
   await dnsperf({ ...base, tcp: false, seconds: WARMUP }); // JIT warm-up; not counted
   if (limiter) {
@@ -278,7 +290,7 @@ function render(propagation: string): string {
   );
   lines.push(`- CPU limit: ${quotaMethod}`);
   lines.push(
-    `- Each run: dnsperf -c 10 -q 100 -t 2 for ${SECONDS} s over a file of 100,000 queries (80% A hits, 10% SRV hits, 10% NXDOMAIN, no EDNS) on names picked uniformly from the registry, after a ${WARMUP} s warm-up. Traffic to 127.0.0.1 only.`,
+    `- Each figure: the best of ${REPEAT} dnsperf runs (-c 10 -q 100 -t 2) of ${SECONDS} s over a file of 100,000 queries (80% A hits, 10% SRV hits, 10% NXDOMAIN, no EDNS) on names picked uniformly from the registry, after a ${WARMUP} s warm-up. Traffic to 127.0.0.1 only.`,
   );
   lines.push('');
   lines.push('Columns: **per-core QPS** = UDP QPS with the server capped x 100/quota; **µs/q** = server CPU time (user+system, all threads and children) per completed query in that capped run; **× Knot / × dnsmasq / × floor** = ratio of the row\'s per-core QPS to that peer\'s at the same size (node-floor: bench/floor.ts, Node\'s datagram path alone, answering each query with its own bytes: the ceiling of any Node.js server here); **UDP max** = uncapped, server pinned to one core (dnsperf saturates first near 110-140k); **TCP** = uncapped, pinned, 10 connections pipelining 100 queries each, with the server\'s CPU share; **@40k** = latency p50/p99/p99.9 at a fixed offered 40,000 QPS (dnsperf -Q, uncapped); **lost** = lost queries in the capped / max / TCP / 40k runs; **load** = time from start to the first answer (svcdns: registry build in brackets); **RSS** = resident memory after loading (peak).');

@@ -319,6 +319,8 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
   } catch (err) {
     log.fatal({ code: (err as SvcdnsError).code }, (err as Error).message);
     log.flush();
+    // A worker's channel to the primary would keep it alive: close it, so the worker exits.
+    if (role) cluster.worker?.disconnect();
     return 2;
   }
   const reload = () => {
@@ -343,8 +345,8 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv, out: 
   log.info({ signal }, 'shutting down');
   process.off('SIGHUP', reload);
   await running.shutdown(signalled());
-  running.link?.done();
   log.flush();
+  running.link?.done();
   return 0;
 }
 

@@ -56,7 +56,8 @@ export function workerRole(env: NodeJS.ProcessEnv, total: number): WorkerRole | 
 /**
  * runPrimary forks `total` workers and keeps them running until SIGTERM/SIGINT, which it passes
  * on (each worker then runs its lameduck and drains); it resolves with the exit code once all are gone.
- * A worker that dies on its own is started again after a second.
+ * A worker that dies on its own is started again (after 1 s, more if it keeps dying); one that
+ * dies before it ever served stops them all (exit code 2): starting it again would fail too.
  */
 export function runPrimary(total: number, log: Logger): Promise<number> {
   const plog = log.child({ module: 'workers' });
@@ -119,9 +120,10 @@ export function runPrimary(total: number, log: Logger): Promise<number> {
         stopAll('SIGTERM', 2);
         return;
       }
-      failures++;
-      plog.error({ worker: index, code, signal }, 'worker exited; starting it again in 1 s');
-      setTimeout(() => !stopping && fork(index), Math.min(1000 * failures, 10_000)).unref();
+      // Back off (1 s more per failure, at most 10 s) so a worker that keeps dying does not spin.
+      const delay = Math.min(1000 * ++failures, 10_000);
+      plog.error({ worker: index, code, signal, restart_ms: delay }, 'worker exited; starting it again');
+      setTimeout(() => !stopping && fork(index), delay);
     });
   };
   for (let i = 0; i < total; i++) fork(i);
@@ -195,9 +197,8 @@ export function linkWorker(role: WorkerRole, dnsOnly: MetricsRegistry, readiness
   const link: WorkerLink & { metricsText?: (own: MetricsRegistry) => Promise<string> } = {
     serving: () => toPrimary({ svcdns: 'serving' }),
     stopped,
-    done: () => {
-      if (process.connected) process.disconnect();
-    },
+    // cluster's own disconnect: the worker then ends with its exit code once its handles close.
+    done: () => cluster.worker?.disconnect(),
   };
   if (role.index === 0) {
     readiness?.add('workers', () => (servingNow >= totalNow ? true : `${servingNow} of ${totalNow} DNS workers serving`));

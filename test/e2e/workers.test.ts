@@ -129,3 +129,23 @@ describe('e2e: serve --workers 2 (node:cluster, shared sockets)', function () {
     server = undefined;
   });
 });
+
+describe('e2e: serve --workers 2 that cannot start', function () {
+  this.timeout(30_000);
+  it('a registry that does not validate: the workers fail to start, the whole server exits 2', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'svcdns-workers-bad-'));
+    try {
+      await mkdir(join(root, 'cluster.local'));
+      await writeFile(join(root, 'cluster.local', 'bad.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: Bad_Name, namespace: shop}\nspec: {ports: [{port: 99999}]}\n');
+      const err = await startServe(['--zones', root, '--dns', '127.0.0.1:0', '--upstream', 'none', '--workers', '2']).then(
+        () => null,
+        (e: unknown) => e as { code?: number; output?: string },
+      );
+      expect(err, 'serve started on a broken registry').to.not.equal(null);
+      expect(err!.code, err!.output).to.equal(2);
+      expect(err!.output).to.match(/a worker failed to start/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
