@@ -84,7 +84,7 @@ export function getItem(def: ResourceDef, ctx: ViewContext, namespace: string, n
  */
 export function namespaceExists(ctx: ViewContext, name: string): boolean {
   if (BUILTIN_NAMESPACES.includes(name) || ctx.cache.get(ctx.zone, 'Namespace', '', name)) return true;
-  return (['Service', 'EndpointSlice', 'Endpoints'] as const).some((k) => ctx.cache.list(k, name, ctx.zone).length > 0);
+  return ctx.cache.namespaceSize(ctx.zone, name) > 0;
 }
 
 function namespaces(ctx: ViewContext, only?: string): Item[] {

@@ -100,6 +100,11 @@ export class BodyWriter {
     arena.store(scratch, this.start, this.pos);
   }
 
+  /** copyTo copies the body written so far into `target` at `at`; it returns its length. */
+  copyTo(target: Buffer, at: number): number {
+    return scratch.copy(target, at, this.start, this.pos);
+  }
+
   private rdata(r: Rdata): void {
     switch (r.type) {
       case TYPE.A:

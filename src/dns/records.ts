@@ -1,5 +1,6 @@
-import type { ServiceView, ZoneView } from '../registry/content.js';
+import type { ServiceView } from '../registry/content.js';
 import type { Endpoint, EndpointGroup } from '../registry/model.js';
+import type { ZoneSettings } from '../registry/settings.js';
 import { cidrContains, parseIP, type Cidr } from '../net/ip.js';
 import { dashedIP, label, nameToKey, parentKey, reverseKey } from './names.js';
 import { TYPE, type RRSet, type Rdata, type SoaData } from './types.js';
@@ -21,67 +22,77 @@ export interface Authority {
   detached?: boolean;
 }
 
-/** NameRecords is everything at one name: its zone and its RRsets (none for an empty non-terminal). */
-export interface NameRecords {
-  authority: Authority;
-  rrsets: RRSet[];
+/**
+ * NameSets holds the records of some names by key, each name's RRsets in the order their first
+ * record was added; an empty list is an empty non-terminal (RFC 8020).
+ */
+export type NameSets = Map<string, RRSet[]>;
+
+/**
+ * SetsBuilder collects records into NameSets, deduplicated as they are added (an address listed by
+ * two slices is one record) without a quadratic scan for large sets.
+ */
+export class SetsBuilder {
+  readonly names: NameSets = new Map();
+  private seen: Map<RRSet, Set<string>> | undefined;
+
+  /** ensure makes a name exist and returns its sets. */
+  ensure(key: string): RRSet[] {
+    let sets = this.names.get(key);
+    if (!sets) this.names.set(key, (sets = []));
+    return sets;
+  }
+
+  /** add puts one record at a name, unless the same record is already there. */
+  add(key: string, rdata: Rdata, ttl: number): void {
+    addRecord(this.ensure(key), rdata, ttl, this);
+  }
+
+  /** seenOf gives the identities of a large set's records (small sets are scanned instead). */
+  seenOf(set: RRSet): Set<string> {
+    this.seen ??= new Map();
+    let ids = this.seen.get(set);
+    if (!ids) {
+      ids = new Set(set.records.map(rdataKey));
+      this.seen.set(set, ids);
+    }
+    return ids;
+  }
+}
+
+/** addRecord adds a record to a name's sets unless it is there already (same type and identity). */
+export function addRecord(sets: RRSet[], rdata: Rdata, ttl: number, big?: SetsBuilder): void {
+  let set: RRSet | undefined;
+  for (const s of sets) if (s.type === rdata.type) set = s;
+  if (!set) {
+    sets.push({ type: rdata.type, ttl, records: [rdata] });
+    return;
+  }
+  const id = rdataKey(rdata);
+  if (set.records.length < 16 || !big) {
+    for (const r of set.records) if (rdataKey(r) === id) return;
+  } else {
+    const ids = big.seenOf(set);
+    if (ids.has(id)) return;
+    ids.add(id);
+  }
+  set.records.push(rdata);
 }
 
 /**
- * RecordTable is every record of a snapshot by owner key, built once per registry change.
- * Records are deduplicated as they are added; every ancestor of a name inside its zone exists
- * too (an empty non-terminal answers NODATA, RFC 8020).
+ * balanceSrv makes the weights of each SRV set share 100 between its records (as CoreDNS does),
+ * so clients that pick by weight spread evenly.
  */
-export class RecordTable {
-  readonly names = new Map<string, NameRecords>();
-  // Identity of each record already in a set, for deduplication; dropped by done().
-  private readonly keys = new Map<RRSet, Set<string> | string>();
-
-  /** add puts one record at a name, unless the same record is already there. */
-  add(key: string, authority: Authority, rdata: Rdata, ttl = authority.ttl): void {
-    const entry = this.ensure(key, authority);
-    const id = rdataKey(rdata);
-    const set = entry.rrsets.find((s) => s.type === rdata.type);
-    if (!set) {
-      const created = { type: rdata.type, ttl, records: [rdata] };
-      entry.rrsets.push(created);
-      this.keys.set(created, id);
-      return;
-    }
-    const known = this.keys.get(set);
-    if (known === id || (known instanceof Set && known.has(id))) return;
-    if (known instanceof Set) known.add(id);
-    else this.keys.set(set, new Set(known === undefined ? [id] : [known, id]));
-    set.records.push(rdata);
-  }
-
-  /** ensure makes a name exist (with its ancestors up to the zone apex) and returns it. */
-  ensure(key: string, authority: Authority): NameRecords {
-    let entry = this.names.get(key);
-    if (entry) return entry;
-    entry = { authority, rrsets: [] };
-    this.names.set(key, entry);
-    if (!authority.detached && key.length > authority.apexKey.length) this.ensure(parentKey(key)!, authority);
-    return entry;
-  }
-
-  /**
-   * done finishes the table: the weights of each SRV set share 100 between its records (as
-   * CoreDNS does), so clients that pick by weight spread evenly; and the build bookkeeping goes.
-   */
-  done(): void {
-    this.keys.clear();
-    for (const entry of this.names.values()) {
-      for (const set of entry.rrsets) {
-        if (set.type !== TYPE.SRV || set.records.length < 2) continue;
-        const weight = Math.max(1, Math.floor(100 / set.records.length));
-        set.records = set.records.map((r) => (r.type === TYPE.SRV ? { ...r, weight } : r));
-      }
-    }
+export function balanceSrv(sets: RRSet[]): void {
+  for (const set of sets) {
+    if (set.type !== TYPE.SRV || set.records.length < 2) continue;
+    const weight = Math.max(1, Math.floor(100 / set.records.length));
+    set.records = set.records.map((r) => (r.type === TYPE.SRV ? { ...r, weight } : r));
   }
 }
 
-function rdataKey(r: Rdata): string {
+/** rdataKey is a record's identity within its set, for deduplication. */
+export function rdataKey(r: Rdata): string {
   switch (r.type) {
     case TYPE.A:
     case TYPE.AAAA:
@@ -99,9 +110,9 @@ function rdataKey(r: Rdata): string {
 }
 
 /** zoneAuthority gives the apex, TTL and SOA of a cluster zone. */
-export function zoneAuthority(zone: ZoneView, serial: number): Authority {
-  const apexKey = nameToKey(zone.settings.domain);
-  const { ttl, soa } = zone.settings;
+export function zoneAuthority(settings: ZoneSettings, serial: number): Authority {
+  const apexKey = nameToKey(settings.domain);
+  const { ttl, soa } = settings;
   return { apexKey, ttl, soa: { mname: `\x02ns\x03dns${apexKey}`, rname: `\x0ahostmaster${apexKey}`, serial, ...soa } };
 }
 
@@ -109,19 +120,25 @@ const IN_ADDR = '\x07in-addr\x04arpa\0';
 const IP6 = '\x03ip6\x04arpa\0';
 
 /**
- * reverseAuthority gives the zone a reverse name belongs to: the octet (IPv4) or nibble (IPv6)
- * aligned zone inside one of the cluster's CIDRs; outside them the name is detached (answered,
- * but its parents are not ours).
+ * reverseApex gives the apex key of the reverse zone an address belongs to: the octet (IPv4) or
+ * nibble (IPv6) aligned zone inside the first of the CIDRs that holds it; undefined outside them
+ * (the name is then detached: answered, but its parents are not ours).
  */
-export function reverseAuthority(ip: string, cidrs: readonly Cidr[], cluster: Authority): Authority {
+export function reverseApex(ip: string, cidrs: readonly Cidr[]): string | undefined {
   const parsed = parseIP(ip);
   const cidr = parsed && cidrs.find((c) => cidrContains(c, parsed.bytes));
-  const key = reverseKey(ip);
-  if (!cidr) return { ...cluster, apexKey: key.endsWith(IP6) ? IP6 : IN_ADDR, detached: true };
+  if (!cidr) return undefined;
   const unit = cidr.family === 'IPv6' ? 4 : 8; // bits per label: a nibble or an octet
   const drop = (cidr.family === 'IPv6' ? 32 : 4) - Math.ceil(cidr.prefix / unit);
-  let apexKey = key;
+  let apexKey = reverseKey(ip);
   for (let i = 0; i < drop; i++) apexKey = parentKey(apexKey)!;
+  return apexKey;
+}
+
+/** reverseAuthority gives the zone a reverse name belongs to (see reverseApex), or a detached one. */
+export function reverseAuthority(ip: string, cidrs: readonly Cidr[], cluster: Authority): Authority {
+  const apexKey = reverseApex(ip, cidrs);
+  if (apexKey === undefined) return { ...cluster, apexKey: ip.includes(':') ? IP6 : IN_ADDR, detached: true };
   return { ...cluster, apexKey };
 }
 
@@ -148,98 +165,145 @@ export function reverseZones(cidr: Cidr): string[] {
   return out;
 }
 
-/** zoneRecords adds every record of one cluster zone to the table (spec sections 2.2 to 2.5). */
-export function zoneRecords(table: RecordTable, zone: ZoneView, auth: Authority): void {
-  const apex = auth.apexKey;
-  const cidrs = [...zone.settings.serviceCIDRs, ...zone.settings.podCIDRs];
-  // One Authority object per reverse zone, shared by all its names.
-  const reverse = new Map<string, Authority>();
-  const reverseOf = (ip: string): Authority => {
-    const a = reverseAuthority(ip, cidrs, auth);
-    const known = reverse.get(a.apexKey);
-    if (known) return known;
-    reverse.set(a.apexKey, a);
-    return a;
-  };
-  table.add(apex, auth, { type: TYPE.SOA, soa: auth.soa });
-  table.add(apex, auth, { type: TYPE.NS, target: auth.soa.mname });
-  table.add(auth.soa.mname, auth, ipRecord(zone.settings.dnsServiceIP));
-  table.add(label('dns-version') + apex, auth, { type: TYPE.TXT, text: [SCHEMA_VERSION] }, DNS_VERSION_TTL);
-  for (const cidr of cidrs) {
-    for (const apexKey of reverseZones(cidr)) {
-      const rauth = { ...auth, apexKey };
-      table.add(apexKey, rauth, { type: TYPE.SOA, soa: auth.soa });
-      table.add(apexKey, rauth, { type: TYPE.NS, target: auth.soa.mname });
-    }
-  }
-  const svc = label('svc') + apex;
-  const pod = label('pod') + apex;
-  table.ensure(svc, auth);
-  if (zone.settings.pods === 'insecure') table.ensure(pod, auth);
-  for (const ns of zone.namespaces) {
-    table.ensure(label(ns) + svc, auth);
-    if (zone.settings.pods === 'insecure') table.ensure(label(ns) + pod, auth);
-  }
-  const ptrs = new Map<string, string[]>(); // endpoint IP -> names, used where no ClusterIP has the IP
-  for (const view of zone.services) serviceRecords(table, zone, auth, view, svc, ptrs, reverseOf);
-  for (const [ip, targets] of ptrs) {
-    const name = reverseKey(ip);
-    if (table.names.get(name)?.rrsets.some((s) => s.type === TYPE.PTR)) continue; // a ClusterIP owns it
-    for (const target of targets) table.add(name, reverseOf(ip), { type: TYPE.PTR, target });
-  }
+/** zoneCidrs lists a zone's CIDRs in the order reverse names are matched: services first, then pods. */
+export function zoneCidrs(settings: ZoneSettings): Cidr[] {
+  return [...settings.serviceCIDRs, ...settings.podCIDRs];
 }
 
-function serviceRecords(
-  table: RecordTable,
-  zone: ZoneView,
-  auth: Authority,
-  view: ServiceView,
-  svc: string,
-  ptrs: Map<string, string[]>,
-  reverseOf: (ip: string) => Authority,
-): void {
+/**
+ * ServiceRecords is what one Service contributes to DNS (spec sections 2.3 to 2.5): the records of
+ * the names only it has (its name and everything below it), and the PTRs it asks for, which other
+ * Services may share (an address can be a cluster IP of one Service and an endpoint of another).
+ */
+export interface ServiceRecords {
+  /** <svc>.<ns>.svc.<zone> and the names below it; empty when the Service has no name in DNS. */
+  names: NameSets;
+  /** Cluster IP -> the Service's name. */
+  clusterPtrs: Map<string, string>;
+  /** Ready endpoint address -> its names in this Service, in endpoint order. */
+  endpointPtrs: Map<string, string[]>;
+}
+
+const NO_RECORDS: ServiceRecords = { names: new Map(), clusterPtrs: new Map(), endpointPtrs: new Map() };
+
+/** serviceKey gives the key of <svc>.<ns>.svc.<zone> from the key of svc.<zone>. */
+export function serviceKey(name: string, namespace: string, svcKey: string): string {
+  return label(name) + label(namespace) + svcKey;
+}
+
+/**
+ * serviceRecords computes everything one Service contributes, from the Service alone: the same
+ * Service always gives the same records in the same order, so a change can be applied by
+ * recomputing only the Services it touches.
+ */
+export function serviceRecords(view: ServiceView, settings: ZoneSettings, svcKey: string): ServiceRecords {
   const { service } = view;
-  const base = label(service.name) + label(service.namespace) + svc;
+  const ttl = settings.ttl;
+  const base = serviceKey(service.name, service.namespace, svcKey);
   if (service.externalName !== undefined) {
-    table.add(base, auth, { type: TYPE.CNAME, target: nameToKey(service.externalName) });
-    return;
+    const out = new SetsBuilder();
+    out.add(base, { type: TYPE.CNAME, target: nameToKey(service.externalName) }, ttl);
+    return { names: out.names, clusterPtrs: new Map(), endpointPtrs: new Map() };
   }
-  const ready = readyEndpoints(view, zone.settings.endpointPodNames);
+  const ready = readyEndpoints(view, settings.endpointPodNames);
+  if (service.headless && ready.length === 0) return NO_RECORDS; // spec 2.4.1: NXDOMAIN
+  const out = new SetsBuilder();
+  const clusterPtrs = new Map<string, string>();
+  const endpointPtrs = new Map<string, string[]>();
+  // Empty non-terminals below the Service name (_tcp.<svc>...) exist too: ensure walks up to it.
+  const ensure = (key: string) => {
+    for (let k = key; k !== base && !out.names.has(k); k = parentKey(k)!) out.ensure(k);
+  };
   if (service.headless) {
-    if (ready.length === 0) return; // spec 2.4.1: a headless Service with no ready endpoint is NXDOMAIN
-    for (const e of ready) table.add(base, auth, ipRecord(e.ip));
+    for (const e of ready) out.add(base, ipRecord(e.ip), ttl);
   } else {
-    table.ensure(base, auth);
+    out.ensure(base);
     for (const ip of service.clusterIPs) {
-      table.add(base, auth, ipRecord(ip));
-      table.add(reverseKey(ip), reverseOf(ip), { type: TYPE.PTR, target: base });
+      out.add(base, ipRecord(ip), ttl);
+      if (!clusterPtrs.has(ip)) clusterPtrs.set(ip, base);
     }
     for (const p of service.ports) {
       const srv = { type: TYPE.SRV, priority: 0, weight: 100, port: p.port, target: base } as const;
-      if (p.name) table.add(srvKey(p.name, p.protocol, base), auth, srv);
-      table.add(base, auth, srv); // CoreDNS: SRV at the service name lists every port, named or not
+      if (p.name) {
+        const key = srvKey(p.name, p.protocol, base);
+        ensure(key);
+        out.add(key, srv, ttl);
+      }
+      out.add(base, srv, ttl); // CoreDNS: SRV at the service name lists every port, named or not
     }
   }
   // Endpoint names exist for ClusterIP Services too (CoreDNS), so PTR targets resolve forward.
   for (const e of ready) {
     const host = label(e.hostname) + base;
-    table.add(host, auth, ipRecord(e.ip));
-    const list = ptrs.get(e.ip);
-    if (!list) ptrs.set(e.ip, [host]);
+    out.add(host, ipRecord(e.ip), ttl);
+    const list = endpointPtrs.get(e.ip);
+    if (!list) endpointPtrs.set(e.ip, [host]);
     else if (!list.includes(host)) list.push(host);
     if (!service.headless) continue;
     // Headless SRV (spec 2.4.2): one per ready endpoint and port of its own group, with the
     // endpoint's port, as kube-dns and CoreDNS do.
     for (const p of e.ports) {
       const srv = { type: TYPE.SRV, priority: 0, weight: 100, port: p.port, target: host } as const;
-      if (p.name) table.add(srvKey(p.name, p.protocol, base), auth, srv);
-      table.add(base, auth, srv);
+      if (p.name) {
+        const key = srvKey(p.name, p.protocol, base);
+        ensure(key);
+        out.add(key, srv, ttl);
+      }
+      out.add(base, srv, ttl);
     }
   }
+  for (const sets of out.names.values()) balanceSrv(sets);
+  return { names: out.names, clusterPtrs, endpointPtrs };
 }
 
 function srvKey(port: string, protocol: string, base: string): string {
   return label(`_${port}`) + label(`_${protocol.toLowerCase()}`) + base;
+}
+
+/** StaticName is a name every zone has whatever its Services: apex, ns.dns, dns-version, reverse apexes. */
+export interface StaticName {
+  /** Apex of the zone the name is in. */
+  apexKey: string;
+  /** The SOA of an apex is served from the zone (it carries the serial of each snapshot). */
+  apex: boolean;
+  sets: RRSet[];
+}
+
+/**
+ * zoneStaticNames adds the names of one cluster zone that do not depend on its Services (spec 2.2
+ * and the reverse zones of its CIDRs) to `out`; a name another zone already has keeps its zone
+ * and gains the records it lacked, as when the zones share a reverse zone.
+ */
+export function zoneStaticNames(settings: ZoneSettings, auth: Authority, out: Map<string, StaticName>): void {
+  const apex = auth.apexKey;
+  const add = (key: string, apexKey: string, rdata: Rdata | undefined, ttl = auth.ttl) => {
+    let name = out.get(key);
+    if (!name) out.set(key, (name = { apexKey, apex: key === apexKey, sets: [] }));
+    if (rdata) addRecord(name.sets, rdata, ttl);
+  };
+  const ensure = (key: string, apexKey: string) => {
+    for (let k: string | undefined = key; k !== undefined && k.length >= apexKey.length; k = parentKey(k)) add(k, apexKey, undefined);
+  };
+  add(apex, apex, { type: TYPE.SOA, soa: auth.soa });
+  add(apex, apex, { type: TYPE.NS, target: auth.soa.mname });
+  ensure(auth.soa.mname, apex);
+  add(auth.soa.mname, apex, ipRecord(settings.dnsServiceIP));
+  ensure(label('dns-version') + apex, apex);
+  add(label('dns-version') + apex, apex, { type: TYPE.TXT, text: [SCHEMA_VERSION] }, DNS_VERSION_TTL);
+  for (const cidr of zoneCidrs(settings)) {
+    for (const apexKey of reverseZones(cidr)) {
+      add(apexKey, apexKey, { type: TYPE.SOA, soa: auth.soa });
+      add(apexKey, apexKey, { type: TYPE.NS, target: auth.soa.mname });
+    }
+  }
+  add(label('svc') + apex, apex, undefined);
+  if (settings.pods === 'insecure') add(label('pod') + apex, apex, undefined);
+}
+
+/** namespaceKeys gives the empty non-terminals a namespace adds: <ns>.svc.<zone> (and <ns>.pod.<zone>). */
+export function namespaceKeys(namespace: string, settings: ZoneSettings, apexKey: string): string[] {
+  const l = label(namespace);
+  return settings.pods === 'insecure' ? [l + label('svc') + apexKey, l + label('pod') + apexKey] : [l + label('svc') + apexKey];
 }
 
 /** ReadyAddress is one published endpoint address with the name DNS gives it. */
@@ -268,7 +332,7 @@ export function endpointHostname(e: Endpoint, ip: string, podNames: boolean): st
   return dashedIP(ip);
 }
 
-// Addresses in the model are canonical: only IPv6 text has a colon.
-function ipRecord(ip: string): Rdata {
+/** ipRecord gives the A or AAAA record of an address (addresses in the model are canonical: only IPv6 text has a colon). */
+export function ipRecord(ip: string): Rdata {
   return { type: ip.includes(':') ? TYPE.AAAA : TYPE.A, ip };
 }

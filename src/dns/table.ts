@@ -1,10 +1,12 @@
-import type { ZoneView } from '../registry/content.js';
 import { cidrContains, type Cidr } from '../net/ip.js';
 import { Arena, BodyWriter } from './encode.js';
 import type { Prebuilt } from './message.js';
 import { dashedToIP, firstLabel, label, parentKey } from './names.js';
-import { RecordTable, reverseAuthority, zoneAuthority, zoneRecords, type Authority, type NameRecords } from './records.js';
-import { RCODE, TYPE, type RRSet, type Rdata } from './types.js';
+import { makePrebuilt, NameNode, type NameStore, type ZoneRef } from './cells.js';
+import type { Authority } from './records.js';
+import { RCODE, TYPE, type RRSet } from './types.js';
+
+export { NameNode } from './cells.js';
 
 /** NegativeReply answers NXDOMAIN or NODATA with the zone's SOA; one object per zone and rcode. */
 export interface NegativeReply {
@@ -21,13 +23,17 @@ export interface PodSettings {
   podKey: string;
 }
 
-/** ZoneNode is a zone svcdns is authoritative for: a cluster domain or a reverse zone of its CIDRs. */
+/**
+ * ZoneNode is a zone svcdns is authoritative for (a cluster domain or a reverse zone of its CIDRs)
+ * as one snapshot serves it: with that snapshot's SOA serial.
+ */
 export class ZoneNode {
   readonly apexKey: string;
   readonly nxdomain: NegativeReply;
   readonly nodata: NegativeReply;
   /** SOA bodies by the offset of the zone inside the question name: at most 256, built on first use. */
   private readonly soaBodies: Array<Buffer | undefined> = [];
+  private soaAnswer: Prebuilt | undefined;
 
   private readonly arena = new Arena(4096);
 
@@ -53,36 +59,76 @@ export class ZoneNode {
     }
     return body;
   }
+
+  /** soa is the answer to SOA (and ANY) at the apex. */
+  get soa(): Prebuilt {
+    this.soaAnswer ??= prebuild(this.arena, this.apexKey, [[this.apexKey, { type: TYPE.SOA, ttl: this.auth.ttl, records: [{ type: TYPE.SOA, soa: this.auth.soa }] }]], []);
+    return this.soaAnswer;
+  }
 }
 
-/** NameNode is an existing name with its prebuilt answers. */
-export interface NameNode {
-  readonly zone: ZoneNode;
-  a?: Prebuilt;
-  aaaa?: Prebuilt;
-  /** Answers for other types, as [type, answer] pairs (usually one or two). */
-  other?: Array<[number, Prebuilt]>;
-  /** For an alias (ExternalName): the CNAME alone, the answer to any type without a chased one. */
-  cname?: Prebuilt;
-  /** RFC 8482: ANY gets one RRset of the name, not all of them. */
-  any?: Prebuilt;
+/** TableShape is what every snapshot of one full build shares: its zones and their CIDRs. */
+export interface TableShape {
+  /** Apexes of the cluster domains and of the reverse zones of their CIDRs. */
+  readonly apexes: Map<string, ZoneRef>;
+  /** The CIDRs of each cluster domain, in order: service CIDRs, then pod CIDRs. */
+  readonly reverse: ReadonlyArray<{ cidr: Cidr; cluster: number }>;
+  /** The apex ref of each cluster domain. */
+  readonly clusters: readonly ZoneRef[];
 }
 
-/** DnsTable is the DNS side of a snapshot: every name's answers, prebuilt as wire bytes. */
+/**
+ * DnsTable is the DNS side of a snapshot: every name's answers, prebuilt as wire bytes. Snapshots
+ * built from one full build share one NameStore, each seeing the versions of its own generation,
+ * so a change costs what it changes and an older snapshot keeps its answers.
+ */
 export class DnsTable {
-  readonly names = new Map<string, NameNode>();
-  private readonly arena = new Arena();
-  private readonly zones = new Map<string, ZoneNode>();
-  private readonly reverse: Array<{ cidr: Cidr; auth: Authority }> = [];
+  /** The names of this snapshot: whether one exists, and how many there are. */
+  readonly names: { has(key: string): boolean; readonly size: number };
+  private readonly zoneNodes = new Map<ZoneRef, ZoneNode>();
+
+  constructor(
+    private readonly store: NameStore,
+    private readonly shape: TableShape,
+    /** The generation this snapshot sees. */
+    readonly gen: number,
+    /** Its SOA serial. */
+    readonly serial: number,
+    /** Namespaces of each cluster domain (for pod names). */
+    private readonly namespaces: ReadonlyArray<ReadonlySet<string>>,
+    size: number,
+  ) {
+    this.names = { has: (key) => store.resolve(key, gen) !== undefined, size };
+    store.track(this, gen);
+  }
 
   /** answerFor returns the answer, NODATA/NXDOMAIN, or undefined when no zone of ours holds the name. */
   answerFor(key: string, qtype: number): Prebuilt | NegativeReply | undefined {
-    const node = this.names.get(key);
-    if (node) return selectAnswer(node, qtype) ?? node.zone.nodata;
+    const v = this.store.cells.get(key);
+    if (v !== undefined) {
+      let node: NameNode | undefined = typeof v === 'number' ? this.store.materialize(key, v) : v;
+      while (node !== undefined && node.gen > this.gen) node = node.prev;
+      if (node !== undefined && !node.dead) {
+        const p = selectAnswer(node, qtype);
+        if (p !== undefined) return p;
+        const zone = this.zoneNode(node.zone);
+        return node.apex && (qtype === TYPE.SOA || qtype === TYPE.ANY) ? zone.soa : zone.nodata;
+      }
+    }
     const zone = this.zoneOf(key);
     if (!zone) return undefined;
     if (zone.pods) return podAnswer(zone, key, qtype) ?? zone.nxdomain;
     return zone.nxdomain;
+  }
+
+  /** keys lists the names of this snapshot (as keys), in no particular order: for tools and tests. */
+  *keys(): IterableIterator<string> {
+    for (const key of this.store.cells.keys()) if (this.store.resolve(key, this.gen)) yield key;
+  }
+
+  /** lookup gives the name as this snapshot has it, for tools and tests. */
+  lookup(key: string): NameNode | undefined {
+    return this.store.resolve(key, this.gen);
   }
 
   /** zoneOf finds the zone of ours that a name falls in, matching whole labels. */
@@ -90,39 +136,19 @@ export class DnsTable {
     for (let k: string | undefined = key; k !== undefined; k = parentKey(k)) {
       // Reverse zones are only those inside our CIDRs, never the whole in-addr.arpa. tree.
       if (k === IN_ADDR_ARPA || k === IP6_ARPA) return this.reverseZoneOf(key, k === IP6_ARPA);
-      const zone = this.zones.get(k);
-      if (zone) return zone;
+      const ref = this.shape.apexes.get(k);
+      if (ref) return this.zoneNode(ref);
     }
     return undefined;
   }
 
-  /** build fills the table from the cluster zones of a snapshot. */
-  static build(views: readonly ZoneView[], serial: number): DnsTable {
-    const table = new DnsTable();
-    const records = new RecordTable();
-    for (const view of views) {
-      const auth = zoneAuthority(view, serial);
-      const pods = view.settings.pods === 'insecure' ? { ttl: view.settings.ttl, namespaces: view.namespaces, podKey: label('pod') + auth.apexKey } : undefined;
-      table.zoneNode(auth, pods);
-      for (const cidr of [...view.settings.serviceCIDRs, ...view.settings.podCIDRs]) table.reverse.push({ cidr, auth });
-      zoneRecords(records, view, auth);
-    }
-    records.done();
-    const zoneOfAuthority = new Map<Authority, ZoneNode>();
-    for (const [key, entry] of records.names) {
-      let zone = zoneOfAuthority.get(entry.authority);
-      if (!zone) zoneOfAuthority.set(entry.authority, (zone = table.zoneNode(entry.authority)));
-      table.names.set(key, buildNode(key, entry, zone, records, table.arena));
-    }
-    return table;
-  }
-
-  private zoneNode(auth: Authority, pods?: PodSettings): ZoneNode {
-    const apexKey = auth.apexKey;
-    let zone = this.zones.get(apexKey);
+  private zoneNode(ref: ZoneRef): ZoneNode {
+    let zone = this.zoneNodes.get(ref);
     if (!zone) {
+      const auth = { ...ref.auth, soa: { ...ref.auth.soa, serial: this.serial } };
+      const pods = ref.pods && { ...ref.pods, namespaces: this.namespaces[ref.cluster] ?? new Set<string>() };
       zone = new ZoneNode(auth, pods);
-      this.zones.set(apexKey, zone);
+      this.zoneNodes.set(ref, zone);
     }
     return zone;
   }
@@ -131,7 +157,7 @@ export class DnsTable {
   private reverseZoneOf(key: string, v6: boolean): ZoneNode | undefined {
     const labels = keyLabels(key).slice(0, -2).reverse(); // most significant first
     const unit = v6 ? 4 : 8;
-    for (const { cidr, auth } of this.reverse) {
+    for (const { cidr, cluster } of this.shape.reverse) {
       if ((cidr.family === 'IPv6') !== v6) continue;
       const kept = Math.ceil(cidr.prefix / unit);
       if (labels.length < kept) continue;
@@ -146,7 +172,13 @@ export class DnsTable {
       }
       if (!valid || !cidrContains(cidr, bytes, kept * unit)) continue;
       const apexKey = labels.slice(0, kept).reverse().map(label).join('') + (v6 ? IP6_ARPA : IN_ADDR_ARPA);
-      return this.zoneNode({ ...auth, apexKey });
+      let ref = this.shape.apexes.get(apexKey);
+      if (!ref) {
+        const c = this.shape.clusters[cluster]!;
+        ref = this.store.ref(apexKey, { ...c.auth, apexKey }, cluster);
+        this.shape.apexes.set(apexKey, ref);
+      }
+      return this.zoneNode(ref);
     }
     return undefined;
   }
@@ -164,64 +196,8 @@ export function selectAnswer(node: NameNode, qtype: number): Prebuilt | undefine
   return node.cname;
 }
 
-function buildNode(key: string, entry: NameRecords, zone: ZoneNode, records: RecordTable, arena: Arena): NameNode {
-  const node: NameNode = { zone };
-  const cname = entry.rrsets.find((s) => s.type === TYPE.CNAME);
-  if (cname) {
-    // RFC 1034 §3.6.2: an alias answers every type with its CNAME; in-zone targets are chased.
-    node.cname = prebuild(arena, key, [[key, cname]], []);
-    for (const qtype of [TYPE.A, TYPE.AAAA]) {
-      const chain = chase(key, cname, qtype, records);
-      if (chain.length > 1) node[qtype === TYPE.A ? 'a' : 'aaaa'] = prebuild(arena, key, chain, []);
-    }
-    node.any = node.cname;
-    return node;
-  }
-  for (const set of entry.rrsets) {
-    const p = prebuild(arena, key, [[key, set]], additionalsFor(set, records));
-    if (set.type === TYPE.A) node.a = p;
-    else if (set.type === TYPE.AAAA) node.aaaa = p;
-    else (node.other ??= []).push([set.type, p]);
-  }
-  node.any = node.a ?? node.aaaa ?? node.other?.[0]?.[1];
-  return node;
-}
-
-// Follows CNAMEs inside our own records, at most 8 hops, for the CNAME-then-target answer.
-function chase(key: string, cname: RRSet, qtype: number, records: RecordTable): Array<[string, RRSet]> {
-  const chain: Array<[string, RRSet]> = [[key, cname]];
-  const seen = new Set([key]);
-  let set: RRSet | undefined = cname;
-  while (set && chain.length < 9) {
-    const first: Rdata | undefined = set.records[0];
-    if (!first || first.type !== TYPE.CNAME) break;
-    const targetKey = first.target;
-    const target = records.names.get(targetKey);
-    if (!target || seen.has(targetKey)) break;
-    seen.add(targetKey);
-    set = target.rrsets.find((s) => s.type === qtype) ?? target.rrsets.find((s) => s.type === TYPE.CNAME);
-    if (set) chain.push([targetKey, set]);
-  }
-  return chain;
-}
-
-// Additional records (RFC 1035 §3.3.9/§3.3.11, RFC 2782): addresses of SRV and NS targets.
-function additionalsFor(set: RRSet, records: RecordTable): Array<[string, RRSet]> {
-  if (set.type !== TYPE.SRV && set.type !== TYPE.NS) return [];
-  const out: Array<[string, RRSet]> = [];
-  const done = new Set<string>();
-  for (const r of set.records) {
-    if ((r.type !== TYPE.SRV && r.type !== TYPE.NS) || done.has(r.target)) continue;
-    done.add(r.target);
-    for (const s of records.names.get(r.target)?.rrsets ?? []) {
-      if (s.type === TYPE.A || s.type === TYPE.AAAA) out.push([r.target, s]);
-    }
-  }
-  return out;
-}
-
 /** prebuild encodes answer and additional records for a question name into an arena. */
-export function prebuild(arena: Arena, qkey: string, answer: Array<[string, RRSet]>, additional: Array<[string, RRSet]>, aa = true): Prebuilt {
+export function prebuild(arena: Arena, qkey: string, answer: Array<[string, RRSet]>, additional: Array<[string, RRSet]>): Prebuilt {
   const w = new BodyWriter(qkey);
   let runStart = 0;
   let runCount = 0;
@@ -241,23 +217,8 @@ export function prebuild(arena: Arena, qkey: string, answer: Array<[string, RRSe
   for (const [owner, set] of additional) w.rrset(2, owner, set);
   const [an, ns, ar] = w.counts;
   w.finish(arena);
-  return {
-    kind: 'answer',
-    aa,
-    rcode: RCODE.NOERROR,
-    buf: arena.lastBuf,
-    start: arena.lastStart,
-    len: arena.lastLen,
-    an,
-    ns,
-    ar,
-    leanLen: ar ? answerLen : -1,
-    runStart,
-    runCount: Number.isInteger(runSize) ? runCount : 0,
-    runSize,
-    truncated: answerFull,
-    turn: 0,
-  };
+  const whole = Number.isInteger(runSize);
+  return makePrebuilt(arena.lastBuf, arena.lastStart, arena.lastLen, an, ns, ar, ar ? answerLen : -1, runStart, whole ? runCount : 0, whole ? runSize : 0, answerFull);
 }
 
 // Pod names in "insecure" mode (kubeadm's default): a-b-c-d.<ns>.pod.<zone> answers a.b.c.d when

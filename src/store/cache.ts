@@ -14,6 +14,8 @@ export type ChangeListener = (events: readonly StoreEvent[]) => void;
  */
 export class ObjectCache {
   private readonly objects = new Map<string, StoredObject>();
+  /** Namespaced objects per zone and namespace, so that "does this namespace exist" is a lookup. */
+  private readonly perNamespace = new Map<string, number>();
   private readonly history: StoreEvent[] = [];
   private readonly watchers = new Set<WatchListener>();
   private readonly changeListeners: ChangeListener[] = [];
@@ -51,6 +53,16 @@ export class ObjectCache {
     return this.objects.size;
   }
 
+  /** scan iterates over every object, in no particular order (no copy, no sort: for indexes built from the cache). */
+  scan(): IterableIterator<StoredObject> {
+    return this.objects.values();
+  }
+
+  /** namespaceSize is the number of namespaced objects (Services, EndpointSlices, Endpoints) a zone has in a namespace. */
+  namespaceSize(zone: string, namespace: string): number {
+    return this.perNamespace.get(`${zone} ${namespace}`) ?? 0;
+  }
+
   /**
    * apply records a batch of changes. Each event's object carries its revision (a store assigns
    * them, e.g. with nextRevision()); revisions must increase.
@@ -59,8 +71,10 @@ export class ObjectCache {
     if (events.length === 0) return;
     for (const e of events) {
       const id = cacheId(e.object);
+      const had = this.objects.has(id);
       if (e.type === 'DELETED') this.objects.delete(id);
       else this.objects.set(id, e.object);
+      if (had !== this.objects.has(id)) this.count(e.object, had ? -1 : 1);
       this.rev = Math.max(this.rev, e.object.revision);
       this.history.push(e);
     }
@@ -75,7 +89,12 @@ export class ObjectCache {
    */
   reset(objects: readonly StoredObject[], revision: number): void {
     this.objects.clear();
-    for (const o of objects) this.objects.set(cacheId(o), o);
+    this.perNamespace.clear();
+    for (const o of objects) {
+      const id = cacheId(o);
+      if (!this.objects.has(id)) this.count(o, 1);
+      this.objects.set(id, o);
+    }
     this.history.length = 0;
     this.rev = Math.max(this.rev, revision);
     for (const l of this.changeListeners) l([]);
@@ -105,6 +124,14 @@ export class ObjectCache {
     for (const e of this.history) if (e.object.revision > fromRevision) listener(e);
     this.watchers.add(listener);
     return () => this.watchers.delete(listener);
+  }
+
+  private count(o: StoredObject, delta: number): void {
+    if (o.key.kind === 'Namespace') return;
+    const k = `${o.zone} ${o.key.namespace}`;
+    const n = (this.perNamespace.get(k) ?? 0) + delta;
+    if (n > 0) this.perNamespace.set(k, n);
+    else this.perNamespace.delete(k);
   }
 
   /** onChange registers a listener for every applied batch. */
