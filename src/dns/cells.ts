@@ -1,3 +1,4 @@
+import { flat } from '../flat.js';
 import { BodyWriter } from './encode.js';
 import type { Prebuilt } from './message.js';
 import type { Authority } from './records.js';
@@ -208,6 +209,7 @@ export class NameStore {
 
   /** put writes a name's answers as its new version. */
   put(key: string, ref: ZoneRef, apex: boolean, specs: readonly AnswerSpec[]): void {
+    key = flat(key); // kept for as long as the name exists
     const pos = this.write(key, ref, apex, specs);
     const head = this.cells.get(key);
     if (head === undefined || (typeof head !== 'number' && head.dead)) this.size++;

@@ -1,3 +1,4 @@
+import { flat } from '../flat.js';
 import type { Problem } from '../result.js';
 import type { EndpointGroup, RegistryObject, Service, ZoneContent } from './model.js';
 import { emptyContent } from './model.js';
@@ -20,7 +21,7 @@ export interface ZoneView {
 
 /** objectKey names an object uniquely within a zone: kind/namespace/name. */
 export function objectKey(o: RegistryObject): string {
-  return o.kind === 'Namespace' ? `Namespace//${o.value.name}` : `${o.kind}/${o.value.namespace}/${o.value.name}`;
+  return flat(o.kind === 'Namespace' ? `Namespace//${o.value.name}` : `${o.kind}/${o.value.namespace}/${o.value.name}`);
 }
 
 /**

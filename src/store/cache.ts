@@ -1,3 +1,4 @@
+import { flat } from '../flat.js';
 import { type Kind, type StoreEvent, type StoredObject } from './types.js';
 
 /** WatchListener hears events in revision order. */
@@ -128,7 +129,7 @@ export class ObjectCache {
 
   private count(o: StoredObject, delta: number): void {
     if (o.key.kind === 'Namespace') return;
-    const k = `${o.zone} ${o.key.namespace}`;
+    const k = flat(`${o.zone} ${o.key.namespace}`);
     const n = (this.perNamespace.get(k) ?? 0) + delta;
     if (n > 0) this.perNamespace.set(k, n);
     else this.perNamespace.delete(k);
@@ -141,6 +142,6 @@ export class ObjectCache {
 }
 
 // Objects of different zones may share kind, namespace and name.
-const cacheId = (o: StoredObject) => `${o.zone} ${o.key.kind}/${o.key.namespace}/${o.key.name}`;
+const cacheId = (o: StoredObject) => flat(`${o.zone} ${o.key.kind}/${o.key.namespace}/${o.key.name}`);
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -46,8 +46,13 @@ export function parseRegistryFile(file: string, text: string, ctx: ConvertContex
       continue;
     }
     const converted = convertDocument(parsed.value, { file, line: parsed.doc.line }, ctx);
-    // A List can hold hundreds of thousands of items: no spread into push (call stack limit).
-    for (const o of converted.objects) result.objects.push({ ...o, doc });
+    // A List can hold hundreds of thousands of items: no spread into push (call stack limit), and
+    // no { ...o, doc } either, which gives each copy a hidden class of its own (V8).
+    for (const o of converted.objects) {
+      const entry: FileObject = { model: o.model, raw: o.raw, doc };
+      if (o.item !== undefined) entry.item = o.item;
+      result.objects.push(entry);
+    }
     for (const k of converted.ignored) result.ignored.push(k);
     for (const p of converted.problems) {
       const line = locateLine(parsed.doc, p.path);

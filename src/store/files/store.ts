@@ -2,7 +2,6 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Logger } from '../../log.js';
-import { objectKey } from '../../registry/content.js';
 import type { RegistryObject } from '../../registry/model.js';
 import { SETTINGS_FILE, type ZoneSettings } from '../../registry/settings.js';
 import { convertDocument } from '../../registry/sources/convert.js';
@@ -17,6 +16,7 @@ import { writeFileAtomic, unlinkDurable } from '../../fs/atomic-write.js';
 import { apiFilePath } from './layout.js';
 import { removeStaleTemps } from './temps.js';
 import { DirWatcher } from './watcher.js';
+import { Owners, type Owner } from './owners.js';
 import { rewriteFile } from './rewrite.js';
 
 /** FileStoreOptions configure the zones/ folder store. */
@@ -63,9 +63,9 @@ interface ZoneState {
   /** Files whose current version has problems (already reported): path -> stat of that version. */
   bad: Map<string, FileStat>;
   /** Where each object of the zone is defined. */
-  owners: Map<string, { file: string; entry: FileObject }>;
-  /** Duplicate-object problems already logged (logged again only when they change). */
-  duplicates: Set<string>;
+  owners: Owners;
+  /** Duplicate-object problems already logged, by object (logged again only when they change). */
+  duplicates: Map<string, Set<string>>;
   /** Read every file again at the next scan, changed or not (new settings, SIGHUP). */
   rereadAll: boolean;
 }
@@ -128,7 +128,7 @@ export class FileStore implements ObjectStore {
         continue;
       }
       const zone = await this.readZone(join(this.opts.root, e.name), domain, problems, true);
-      for (const [, owner] of zone.owners) objects.push(this.stored(zone, owner.file, owner.entry, revision));
+      for (const [, owner] of zone.owners.entries()) objects.push(this.stored(zone, owner.file, owner.entry, revision));
     }
     if (entries.length && this.zoneStates.size === 0 && problems.length === 0) {
       problems.push({ code: 'ERR_ZONE_READ', file: this.opts.root, message: `holds no zone folder; create ${join(this.opts.root, 'cluster.local')}/ with Service and EndpointSlice YAML in it` });
@@ -221,34 +221,45 @@ export class FileStore implements ObjectStore {
   private async readZone(dir: string, domain: string, problems: Problem[], initial: boolean): Promise<ZoneState> {
     const { settings, problems: sp } = await readZoneSettings(dir, domain);
     for (const p of sp) problems.push(p);
-    const zone: ZoneState = { domain, dir, settings, settingsStat: await statOf(join(dir, SETTINGS_FILE)), files: new Map(), bad: new Map(), owners: new Map(), duplicates: new Set(), rereadAll: false };
+    const zone: ZoneState = { domain, dir, settings, settingsStat: await statOf(join(dir, SETTINGS_FILE)), files: new Map(), bad: new Map(), owners: new Owners(), duplicates: new Map(), rereadAll: false };
+    const changed = new Set<string>();
     for (const [file, st] of await listRegistryFiles(dir, this.dirs)) {
       const result = await readRegistryFile(file, { nodePortRange: settings.nodePortRange });
       for (const p of result.problems) problems.push(p);
       if (result.problems.length) zone.bad.set(file, st);
-      if (!result.problems.length || (initial && this.opts.skipInvalid)) zone.files.set(file, { stat: st, result });
+      if (!result.problems.length || (initial && this.opts.skipInvalid)) this.setFile(zone, file, { stat: st, result }, changed);
     }
-    for (const p of this.merge(zone)) problems.push(p);
+    for (const p of this.noteDuplicates(zone, changed)) problems.push(p);
     this.zoneStates.set(domain, zone);
     return zone;
   }
 
-  // Recomputes which file defines each object of the zone (the first file by path wins).
-  private merge(zone: ZoneState): Problem[] {
-    const problems: Problem[] = [];
-    zone.owners = new Map();
-    for (const [file, state] of [...zone.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      for (const entry of state.result.objects) {
-        const id = objectKey(entry.model);
-        const first = zone.owners.get(id);
-        if (first) {
-          problems.push({ code: 'ERR_ZONE_DUPLICATE', file, line: entry.model.value.origin.line, message: `duplicate ${id.replace('//', '/')} (first defined in ${first.file}:${first.entry.model.value.origin.line ?? 1}); this copy is ignored` });
-          continue;
-        }
-        zone.owners.set(id, { file, entry });
-      }
+  // Puts a file's new result (or, undefined, its removal) in force and updates which file defines
+  // each of its objects; `changed` gets the objects that may have changed.
+  private setFile(zone: ZoneState, file: string, state: FileState | undefined, changed: Set<string>): void {
+    const before = zone.files.get(file);
+    if (state) zone.files.set(file, state);
+    else zone.files.delete(file);
+    zone.owners.replaceFile(file, before?.result.objects ?? [], state?.result.objects ?? [], changed);
+  }
+
+  // Remembers the duplicate problems of the objects `ids`; returns those not logged before.
+  private noteDuplicates(zone: ZoneState, ids: ReadonlySet<string>): Problem[] {
+    const fresh: Problem[] = [];
+    const now = new Map<string, Set<string>>();
+    for (const { id, problem } of zone.owners.duplicates(ids)) {
+      const text = formatProblem(problem);
+      let set = now.get(id);
+      if (!set) now.set(id, (set = new Set()));
+      set.add(text);
+      if (!zone.duplicates.get(id)?.has(text)) fresh.push(problem);
     }
-    return problems;
+    for (const id of ids) {
+      const set = now.get(id);
+      if (set) zone.duplicates.set(id, set);
+      else zone.duplicates.delete(id);
+    }
+    return fresh;
   }
 
   private stored(zone: ZoneState, file: string, entry: FileObject, revision: number, previous?: StoredObject): StoredObject {
@@ -294,19 +305,18 @@ export class FileStore implements ObjectStore {
         zone = await this.readZone(join(this.opts.root, e.name), domain, problems, false);
         this.report(problems, 'file refused; none of its objects are served');
         settingsChanged = true;
-        events.push(...this.diff(zone, new Map()));
+        for (const e of this.diff(zone, new Map())) events.push(e);
         this.log.info({ zone: domain }, 'zone added');
         continue;
       }
       if (await this.rescanSettings(zone)) settingsChanged = true;
-      if (await this.rescanFiles(zone)) events.push(...this.diff(zone, this.cachedOf(zone.domain)));
+      for (const e of this.diffObjects(zone, await this.rescanFiles(zone))) events.push(e);
     }
     for (const [domain, zone] of this.zoneStates) {
       if (seen.has(domain)) continue;
       this.zoneStates.delete(domain);
       settingsChanged = true;
-      zone.owners.clear();
-      events.push(...this.diff(zone, this.cachedOf(domain)));
+      for (const e of this.diff(undefined, this.cachedOf(domain))) events.push(e);
       this.log.info({ zone: domain }, 'zone removed');
     }
     this.watcher?.sync(this.dirs);
@@ -330,12 +340,13 @@ export class FileStore implements ObjectStore {
     return true;
   }
 
-  // Rereads the files whose stats changed; true when the zone's objects may have changed.
-  private async rescanFiles(zone: ZoneState): Promise<boolean> {
+  // Rereads the files whose stats changed; gives the objects (by objectKey) that may have changed.
+  private async rescanFiles(zone: ZoneState): Promise<Set<string>> {
     const listing = await listRegistryFiles(zone.dir, this.dirs);
     const all = zone.rereadAll;
     zone.rereadAll = false;
-    let changed = all;
+    const ids = new Set<string>();
+    let reloaded = all;
     const settle = this.opts.settleMs ?? 40;
     for (const [file, st] of listing) {
       if (!all && (sameStat(st, zone.files.get(file)?.stat) || sameStat(st, zone.bad.get(file)))) continue;
@@ -360,22 +371,22 @@ export class FileStore implements ObjectStore {
         continue;
       }
       zone.bad.delete(file);
-      zone.files.set(file, { stat: st, result });
-      changed = true;
+      this.setFile(zone, file, { stat: st, result }, ids);
+      reloaded = true;
     }
     for (const file of [...zone.files.keys(), ...zone.bad.keys()]) {
       if (listing.has(file)) continue;
-      changed ||= zone.files.delete(file);
+      if (zone.files.has(file)) {
+        this.setFile(zone, file, undefined, ids);
+        reloaded = true;
+      }
       zone.bad.delete(file);
     }
-    if (changed) {
+    if (reloaded) {
       this.stats.reloads++;
-      const dups = this.merge(zone);
-      const now = new Set(dups.map(formatProblem));
-      this.report(dups.filter((d) => !zone.duplicates.has(formatProblem(d))));
-      zone.duplicates = now;
+      this.report(this.noteDuplicates(zone, ids));
     }
-    return changed;
+    return ids;
   }
 
   private retryIn(ms: number): void {
@@ -386,21 +397,47 @@ export class FileStore implements ObjectStore {
     }, Math.max(1, Math.ceil(ms)));
   }
 
-  // Turns the difference between the zone's files and the cache into events.
-  private diff(zone: ZoneState, cached: Map<string, StoredObject>): StoreEvent[] {
+  // Turns the difference between the zone's files (none: a removed zone) and the cache into events.
+  private diff(zone: ZoneState | undefined, cached: Map<string, StoredObject>): StoreEvent[] {
     const events: StoreEvent[] = [];
-    for (const [id, owner] of zone.owners) {
+    for (const [id, owner] of zone?.owners.entries() ?? []) {
       const before = cached.get(id);
       cached.delete(id);
-      if (before && before.origin.file === owner.file && userContent(before.object) === userContent(owner.entry.raw)) continue;
-      const revision = this.cache.nextRevision();
-      events.push({ type: before ? 'MODIFIED' : 'ADDED', object: this.stored(zone, owner.file, owner.entry, revision, before) });
+      const e = this.event(zone!, owner, before);
+      if (e) events.push(e);
     }
-    for (const gone of cached.values()) {
-      const revision = this.cache.nextRevision();
-      events.push({ type: 'DELETED', object: { ...gone, revision, object: { ...gone.object, metadata: { ...gone.object.metadata, resourceVersion: String(revision) } } } });
+    for (const gone of cached.values()) events.push(this.deletion(gone));
+    return events;
+  }
+
+  // The events of the objects `ids` (by objectKey) only: what a few changed files cost, whatever
+  // the size of the zone.
+  private diffObjects(zone: ZoneState, ids: ReadonlySet<string>): StoreEvent[] {
+    const events: StoreEvent[] = [];
+    for (const id of ids) {
+      const key = idKey(id);
+      const before = key && this.cache.get(zone.domain, key.kind, key.namespace, key.name);
+      const owner = zone.owners.get(id);
+      if (owner) {
+        const e = this.event(zone, owner, before);
+        if (e) events.push(e);
+      } else if (before) {
+        events.push(this.deletion(before));
+      }
     }
     return events;
+  }
+
+  // ADDED or MODIFIED for an object defined by `owner`, unless the cache already has it as it is.
+  private event(zone: ZoneState, owner: Owner, before: StoredObject | undefined): StoreEvent | undefined {
+    if (before && before.origin.file === owner.file && userContent(before.object) === userContent(owner.entry.raw)) return undefined;
+    const revision = this.cache.nextRevision();
+    return { type: before ? 'MODIFIED' : 'ADDED', object: this.stored(zone, owner.file, owner.entry, revision, before) };
+  }
+
+  private deletion(gone: StoredObject): StoreEvent {
+    const revision = this.cache.nextRevision();
+    return { type: 'DELETED', object: { ...gone, revision, object: { ...gone.object, metadata: { ...gone.object.metadata, resourceVersion: String(revision) } } } };
   }
 
   private cachedOf(domain: string): Map<string, StoredObject> {
@@ -427,7 +464,7 @@ export class FileStore implements ObjectStore {
     const st = await statOf(file);
     if (result.problems.length || !st) return fail({ reason: 'Invalid', message: result.problems.map(formatProblem).join('; ') || 'file vanished' });
     const state = { stat: st, result };
-    zone.files.set(file, state);
+    this.setFile(zone, file, state, new Set());
     zone.bad.delete(file);
     return ok(state);
   }
@@ -447,18 +484,14 @@ export class FileStore implements ObjectStore {
       } catch (err) {
         return fail({ reason: 'InternalError', message: `cannot remove ${owner.file}: ${(err as Error).message}` });
       }
-      zone.files.delete(owner.file);
-      zone.owners.delete(modelId(key));
+      this.setFile(zone, owner.file, undefined, new Set());
       return ok(null);
     }
     const written = await this.writeObjectFile(zone, owner.file, text ?? stringify(next));
-    if (!written.ok) return written;
-    this.merge(zone);
     return written;
   }
 
   private applyWrite(zone: ZoneState, type: 'ADDED' | 'MODIFIED', state: FileState | null, key: ObjectKey, revision: number): StoredObject {
-    this.merge(zone);
     const owner = zone.owners.get(modelId(key));
     const previous = this.cache.get(zone.domain, key.kind, key.namespace, key.name);
     if (!owner || !state) throw new Error(`written object ${modelId(key)} not found in its file`);
@@ -478,8 +511,16 @@ function modelKey(m: RegistryObject): ObjectKey {
   return m.kind === 'Namespace' ? { kind: m.kind, namespace: '', name: m.value.name } : { kind: m.kind, namespace: m.value.namespace, name: m.value.name };
 }
 
+// The same string as objectKey of the object's model.
 function modelId(k: ObjectKey): string {
   return `${k.kind}/${k.namespace}/${k.name}`;
+}
+
+// The key of an objectKey (names and namespaces hold no "/").
+function idKey(id: string): ObjectKey | undefined {
+  const [kind, namespace, name] = id.split('/');
+  if (kind !== 'Service' && kind !== 'EndpointSlice' && kind !== 'Endpoints' && kind !== 'Namespace') return undefined;
+  return namespace === undefined || name === undefined ? undefined : { kind, namespace, name };
 }
 
 async function statOf(file: string): Promise<FileStat | undefined> {
