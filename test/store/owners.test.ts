@@ -4,7 +4,7 @@ import { formatProblem } from '../../src/result.js';
 import { Owners } from '../../src/store/files/owners.js';
 
 const svc = (name: string, port = 80) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: ns}\nspec: {clusterIP: None, ports: [{port: ${port}}]}\n`;
-const objectsOf = (file: string, text: string) => parseRegistryFile(file, text, {}).objects;
+const objectsOf = (file: string, text: string) => parseRegistryFile(file, text, { nodePortRange: [30000, 32767] }).objects;
 
 /** Each step puts a file's new text in force (null: the file is gone). */
 interface Row {

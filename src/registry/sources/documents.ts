@@ -63,6 +63,11 @@ export function parseYamlDocuments(text: string): ParsedDocument[] {
   });
 }
 
+/** sourceDocuments cuts a file's text into its documents as the parsers do (a JSON file is one document). */
+export function sourceDocuments(json: boolean, text: string): SourceDocument[] {
+  return json ? [{ line: 1, text: stripBom(text) }] : splitDocuments(stripBom(text));
+}
+
 /** parseJsonDocument parses a JSON file, which holds one document (an object or a List). */
 export function parseJsonDocument(text: string): ParsedDocument {
   const doc = { line: 1, text: stripBom(text) };

@@ -1,10 +1,11 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Logger } from '../../log.js';
 import type { RegistryObject } from '../../registry/model.js';
 import { SETTINGS_FILE, type ZoneSettings } from '../../registry/settings.js';
 import { convertDocument } from '../../registry/sources/convert.js';
+import { sourceDocuments } from '../../registry/sources/documents.js';
 import { formatPath, isSubdomain } from '../../registry/sources/fields.js';
 import { parseRegistryFile, readRegistryFile, readZoneSettings, type FileObject, type FileResult } from '../../registry/sources/files.js';
 import { listRegistryFiles, sameStat, type FileStat } from '../../registry/sources/scan.js';
@@ -237,6 +238,9 @@ export class FileStore implements ObjectStore {
   // Puts a file's new result (or, undefined, its removal) in force and updates which file defines
   // each of its objects; `changed` gets the objects that may have changed.
   private setFile(zone: ZoneState, file: string, state: FileState | undefined, changed: Set<string>): void {
+    // The text is read again when an object of the file is rewritten (rewriteOwner): a big JSON
+    // file's text is as big as the file, kept for nothing until then.
+    if (state) state.result.docs = [];
     const before = zone.files.get(file);
     if (state) zone.files.set(file, state);
     else zone.files.delete(file);
@@ -477,7 +481,13 @@ export class FileStore implements ObjectStore {
     if (zone.bad.has(owner.file) || !sameStat(await statOf(owner.file), state.stat)) {
       return fail({ reason: 'Conflict', message: `${owner.file} was changed on disk or has problems; svcdns did not overwrite it. Fix the file or retry` });
     }
-    const text = rewriteFile(state.result, owner.entry, next);
+    let docs;
+    try {
+      docs = sourceDocuments(extname(owner.file).toLowerCase() === '.json', await readFile(owner.file, 'utf8'));
+    } catch (err) {
+      return fail({ reason: 'InternalError', message: `cannot read ${owner.file}: ${(err as Error).message}` });
+    }
+    const text = rewriteFile({ ...state.result, docs }, owner.entry, next);
     if (text === null && next === null) {
       try {
         await unlinkDurable(owner.file);
