@@ -50,7 +50,12 @@ export class Arena {
 export class BodyWriter {
   private pos: number;
   private readonly start: number;
-  private offsets: Map<string, number> | null = null;
+  // Names written in the body, for compression: each (key, start) stands for the suffix
+  // key.slice(start), written at offset. A body holds a few names, so a scan beats a Map of
+  // suffix strings, which cost a string and a hash per label (most of a full build's encoding).
+  private sufKeys: string[] | null = null;
+  private sufStarts: number[] = [];
+  private sufOffsets: number[] = [];
   readonly counts: [number, number, number] = [0, 0, 0];
   /** Set when records had to be left out to keep the message within 64 KiB. */
   full = false;
@@ -77,7 +82,15 @@ export class BodyWriter {
     scratch.writeUInt16BE(this.pos - lenAt - 2, lenAt);
     if (this.pos - this.start > MAX_BODY) {
       this.pos = mark;
-      if (this.offsets) for (const [k, v] of this.offsets) if (v >= mark) this.offsets.delete(k);
+      // Forget the names of the record left out (they were written last).
+      const n = this.sufOffsets.length;
+      let keep = n;
+      while (keep > 0 && this.sufOffsets[keep - 1]! >= mark) keep--;
+      if (keep < n) {
+        this.sufKeys!.length = keep;
+        this.sufStarts.length = keep;
+        this.sufOffsets.length = keep;
+      }
       this.full = true;
       return false;
     }
@@ -148,29 +161,40 @@ export class BodyWriter {
       this.u16(0xc00c); // the most common name of all: the question itself, at offset 12
       return;
     }
-    const offsets = this.offsets ?? this.questionOffsets();
     for (let i = 0; i < key.length - 1; i += key.charCodeAt(i) + 1) {
-      const suffix = key.slice(i);
-      const at = offsets.get(suffix);
-      if (compress && at !== undefined) {
+      const at = this.find(key, i);
+      if (compress && at >= 0) {
         this.u16(0xc000 | at);
         return;
       }
-      if (at === undefined && this.pos < 0x3fff) offsets.set(suffix, this.pos);
+      if (at < 0 && this.pos < 0x3fff) {
+        (this.sufKeys ??= []).push(key);
+        this.sufStarts.push(i);
+        this.sufOffsets.push(this.pos);
+      }
+      // A key is the name's wire form (length-prefixed labels, one char per byte): copy the label.
       const len = key.charCodeAt(i);
-      scratch[this.pos] = len;
-      scratch.write(key.slice(i + 1, i + 1 + len), this.pos + 1, 'latin1');
+      for (let j = 0; j <= len; j++) scratch[this.pos + j] = key.charCodeAt(i + j);
       this.pos += len + 1;
     }
     scratch[this.pos++] = 0;
   }
 
-  // Every suffix of the question name, at its offset: built only when a name needs it.
-  private questionOffsets(): Map<string, number> {
+  // The offset of the suffix key.slice(i) in the message (the question's suffixes first, then
+  // names of the body in the order written); -1 when it is not there yet.
+  private find(key: string, i: number): number {
+    const len = key.length - i;
     const q = this.questionKey;
-    const offsets = new Map<string, number>();
-    for (let i = 0; i < q.length - 1; i += q.charCodeAt(i) + 1) offsets.set(q.slice(i), 12 + i);
-    return (this.offsets = offsets);
+    for (let j = 0; j < q.length - 1 && q.length - j >= len; j += q.charCodeAt(j) + 1) {
+      if (q.length - j === len && sameTail(q, key, len)) return 12 + j;
+    }
+    const keys = this.sufKeys;
+    if (keys === null) return -1;
+    for (let n = 0; n < keys.length; n++) {
+      const k = keys[n]!;
+      if (k.length - this.sufStarts[n]! === len && sameTail(k, key, len)) return this.sufOffsets[n]!;
+    }
+    return -1;
   }
 
   private u16(v: number): void {
@@ -182,4 +206,10 @@ export class BodyWriter {
     scratch.writeUInt32BE(v >>> 0, this.pos);
     this.pos += 4;
   }
+}
+
+// Whether the last `len` characters of a and b are the same.
+function sameTail(a: string, b: string, len: number): boolean {
+  for (let k = 1; k <= len; k++) if (a.charCodeAt(a.length - k) !== b.charCodeAt(b.length - k)) return false;
+  return true;
 }
