@@ -83,8 +83,8 @@ export interface TableShape {
  * so a change costs what it changes and an older snapshot keeps its answers.
  */
 export class DnsTable {
-  /** The names of this snapshot: whether one exists, and how many there are. */
-  readonly names: { has(key: string): boolean; readonly size: number };
+  /** The names of this snapshot: whether one exists, how many there are, and (tools, tests) which. */
+  readonly names: { has(key: string): boolean; readonly size: number; keys(): IterableIterator<string> };
   private readonly zoneNodes = new Map<ZoneRef, ZoneNode>();
 
   constructor(
@@ -98,7 +98,7 @@ export class DnsTable {
     private readonly namespaces: ReadonlyArray<ReadonlySet<string>>,
     size: number,
   ) {
-    this.names = { has: (key) => store.resolve(key, gen) !== undefined, size };
+    this.names = { has: (key) => store.resolve(key, gen) !== undefined, size, keys: () => this.keys() };
     store.track(this, gen);
   }
 
