@@ -235,6 +235,7 @@ async function measure(size: number, format: string, dir: string): Promise<Row> 
   await writeFile(join(dir, 'token'), TOKEN);
   const s = await startServer(zonesDir, join(dir, 'token'));
   const dig = new Dig(s.dns);
+  const probeDig = new Dig(s.dns);
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const mem = await memory(s.child.pid!);
@@ -245,7 +246,7 @@ async function measure(size: number, format: string, dir: string): Promise<Row> 
     await waitFor(dig, 'bench-api.default.svc.cluster.local', ipOf(0, 1), performance.now());
     await new Promise((r) => setTimeout(r, 500));
 
-    const prober = new Prober(new Dig(s.dns), 'svc-0.ns-0.svc.cluster.local');
+    const prober = new Prober(probeDig, 'svc-0.ns-0.svc.cluster.local');
     await loopMax(s); // a new window: the load itself is not a change
     prober.start();
     const apiMs: number[] = [];
@@ -277,6 +278,7 @@ async function measure(size: number, format: string, dir: string): Promise<Row> 
     return { size, format, readyMs: s.readyMs, loadedMs: s.loadedMs, rss: mem.rss, peak: mem.peak, api: apiMs, put: putMs, file: fileMs, loopMs, probe, rssAfter: after.rss };
   } finally {
     dig.close();
+    probeDig.close(); // an open socket would keep the bench running once done
     s.child.kill('SIGTERM');
     await rm(zonesDir, { recursive: true, force: true });
   }
