@@ -38,7 +38,7 @@ export type HandleResult = Buffer | null;
 export interface DnsServer {
   /** handle answers one DNS message from a client address; synchronous whenever the chain is. */
   handle(message: Buffer, transport?: Transport, client?: string): HandleResult | Promise<HandleResult>;
-  /** listen opens UDP and TCP on host:port (port 0 picks a free one, the same for both when possible). */
+  /** listen opens UDP and TCP on host:port (port 0 picks a free one, the same for both). */
   listen(host: string, port: number): Promise<{ udp: AddressInfo; tcp: AddressInfo }>;
   /** close stops taking queries, sends the answers in flight, then closes the sockets. */
   close(): Promise<void>;
@@ -90,14 +90,19 @@ export function createDnsServer({ registry, log, handlers, recursionAvailable = 
   return {
     handle,
     async listen(host, port) {
-      const u = await listenUdp({ host, port, handle, log: dnsLog, stats: listenerStats, ...udp });
-      closers.push(u.close);
-      const t = await listenTcp({ host, port: port === 0 ? u.address.port : port, handle, log: dnsLog, stats: listenerStats, ...tcp }).catch(async (err: unknown) => {
-        if (port !== 0) throw err;
-        return listenTcp({ host, port: 0, handle, log: dnsLog, stats: listenerStats, ...tcp }); // the UDP port was taken for TCP
-      });
-      closers.push(t.close);
-      return { udp: u.address, tcp: t.address };
+      // DNS is one port for UDP and TCP. With port 0 the kernel picks a free UDP port that may be
+      // taken for TCP: then both are opened again on another pick, never on two different ports.
+      for (let attempt = 1; ; attempt++) {
+        const u = await listenUdp({ host, port, handle, log: dnsLog, stats: listenerStats, ...udp });
+        const t = await listenTcp({ host, port: u.address.port, handle, log: dnsLog, stats: listenerStats, ...tcp }).catch(async (err: unknown) => {
+          await u.close();
+          if (port !== 0 || attempt >= 10 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+          return null;
+        });
+        if (!t) continue;
+        closers.push(u.close, t.close);
+        return { udp: u.address, tcp: t.address };
+      }
     },
     async close() {
       await Promise.all(closers.splice(0).map((c) => c()));

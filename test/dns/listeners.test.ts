@@ -24,9 +24,45 @@ async function serverWith(options: Partial<DnsServerOptions>): Promise<{ server:
   const stats = new DnsStats();
   const server = createDnsServer({ registry: options.registry ?? (await loadRegistry()), log: silentLogger(), listenerStats: stats, ...options });
   const { udp, tcp } = await server.listen('127.0.0.1', 0);
-  // Usually one port for both; TCP gets another one when UDP's was taken for TCP.
   return { server, port: udp.port, tcpPort: tcp.port, stats };
 }
+
+describe('listeners: one port for UDP and TCP', () => {
+  it('port 0 gives the same free port to both, every time', async () => {
+    const servers: DnsServer[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const server = createDnsServer({ registry: await loadRegistry(), log: silentLogger() });
+        servers.push(server);
+        const { udp, tcp } = await server.listen('127.0.0.1', 0);
+        expect(tcp.port, `attempt ${i}`).to.equal(udp.port);
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+
+  it('a fixed port taken for TCP: listen fails with EADDRINUSE and leaves no UDP socket behind', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const server = createDnsServer({ registry: await loadRegistry(), log: silentLogger() });
+      const err = await server.listen('127.0.0.1', port).then(() => null, (e: NodeJS.ErrnoException) => e);
+      expect(err?.code).to.equal('EADDRINUSE');
+      // The UDP port it opened first was closed again: it can be bound now.
+      const probe = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.bind(port, '127.0.0.1', resolve);
+      });
+      probe.close();
+      await server.close();
+    } finally {
+      holder.close();
+    }
+  });
+});
 
 function connect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

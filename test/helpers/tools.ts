@@ -62,7 +62,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
 export interface ServeProcess {
   child: ChildProcess;
   port: number;
-  /** The TCP port: the UDP one unless it was taken for TCP. */
+  /** The TCP port (the same as the UDP one). */
   tcpPort: number;
   httpPort: number;
   output: () => string;
