@@ -4,9 +4,10 @@ import { defaultSettings, type ZoneSettings } from '../../registry/settings.js';
 import { fail, formatProblem, ok, type Problem, type Result } from '../../result.js';
 import type { ObjectCache } from '../cache.js';
 import { decorate, persistable } from '../decorate.js';
+import { alreadyExists, conflict, notFound } from '../errors.js';
 import { keyOfObject, type KubeObject, type ObjectKey, type StoreError, type StoredObject } from '../types.js';
 import { decodeObject, storedObject, type Kv } from './decode.js';
-import { RESOURCES, type KeyLayout } from './keys.js';
+import type { KeyLayout } from './keys.js';
 
 /** WriterContext is what the writer needs from its store. */
 export interface WriterContext {
@@ -259,16 +260,6 @@ function parseLoose(value: Buffer): Record<string, unknown> {
   }
 }
 
-const resource = (k: ObjectKey) => RESOURCES[k.kind];
-function notFound(k: ObjectKey): StoreError {
-  return { reason: 'NotFound', message: `${resource(k)} "${k.name}" not found` };
-}
-function alreadyExists(k: ObjectKey): StoreError {
-  return { reason: 'AlreadyExists', message: `${resource(k)} "${k.name}" already exists` };
-}
-function conflict(k: ObjectKey): StoreError {
-  return { reason: 'Conflict', message: `Operation cannot be fulfilled on ${resource(k)} "${k.name}": the object has been modified; please apply your changes to the latest version and try again` };
-}
 function noZone(zone: string, keys: KeyLayout): StoreError {
   return { reason: 'NotFound', message: `zone ${zone} does not exist in etcd (no key ${keys.zone(zone)}); svcdns import creates zones` };
 }

@@ -12,6 +12,7 @@ import { listRegistryFiles, sameStat, type FileStat } from '../../registry/sourc
 import { fail, formatProblem, ok, type Problem, type Result } from '../../result.js';
 import { ObjectCache } from '../cache.js';
 import { decorate, persistable, userContent } from '../decorate.js';
+import { alreadyExists, conflict, notFound } from '../errors.js';
 import { keyOfObject, type KubeObject, type ObjectKey, type ObjectStore, type StoreError, type StoreEvent, type StoredObject, type StoreStatus, type ZoneDefinition } from '../types.js';
 import { writeFileAtomic, unlinkDurable } from '../../fs/atomic-write.js';
 import { apiFilePath } from './layout.js';
@@ -542,14 +543,4 @@ async function statOf(file: string): Promise<FileStat | undefined> {
   }
 }
 
-const resource = (k: ObjectKey) => `${k.kind.toLowerCase()}${k.kind === 'Endpoints' ? '' : 's'}`;
-function notFound(k: ObjectKey): StoreError {
-  return { reason: 'NotFound', message: `${resource(k)} "${k.name}" not found` };
-}
-function alreadyExists(k: ObjectKey): StoreError {
-  return { reason: 'AlreadyExists', message: `${resource(k)} "${k.name}" already exists` };
-}
-function conflict(k: ObjectKey): StoreError {
-  return { reason: 'Conflict', message: `Operation cannot be fulfilled on ${resource(k)} "${k.name}": the object has been modified; please apply your changes to the latest version and try again` };
-}
 
