@@ -2,7 +2,7 @@ import { cidrContains, type Cidr } from '../net/ip.js';
 import { Arena, BodyWriter } from './encode.js';
 import type { Prebuilt } from './message.js';
 import { dashedToIP, firstLabel, label, parentKey } from './names.js';
-import { makePrebuilt, NameNode, type NameStore, type ZoneRef } from './cells.js';
+import { encodeAnswer, makePrebuilt, NameNode, type NameStore, type ZoneRef } from './cells.js';
 import type { Authority } from './records.js';
 import { RCODE, TYPE, type RRSet } from './types.js';
 
@@ -198,27 +198,9 @@ export function selectAnswer(node: NameNode, qtype: number): Prebuilt | undefine
 
 /** prebuild encodes answer and additional records for a question name into an arena. */
 export function prebuild(arena: Arena, qkey: string, answer: Array<[string, RRSet]>, additional: Array<[string, RRSet]>): Prebuilt {
-  const w = new BodyWriter(qkey);
-  let runStart = 0;
-  let runCount = 0;
-  let runSize = 0;
-  for (const [owner, set] of answer) {
-    const before = w.size;
-    const n = w.rrset(0, owner, set);
-    // Rotate the first multi-record address set: its records have the same size (compressed owner).
-    if (runCount === 0 && n > 1 && (set.type === TYPE.A || set.type === TYPE.AAAA)) {
-      runStart = before;
-      runCount = n;
-      runSize = (w.size - before) / n;
-    }
-  }
-  const answerFull = w.full;
-  const answerLen = w.size;
-  for (const [owner, set] of additional) w.rrset(2, owner, set);
-  const [an, ns, ar] = w.counts;
-  w.finish(arena);
-  const whole = Number.isInteger(runSize);
-  return makePrebuilt(arena.lastBuf, arena.lastStart, arena.lastLen, an, ns, ar, ar ? answerLen : -1, runStart, whole ? runCount : 0, whole ? runSize : 0, answerFull);
+  const e = encodeAnswer(qkey, answer, additional);
+  e.writer.finish(arena);
+  return makePrebuilt(arena.lastBuf, arena.lastStart, arena.lastLen, e.an, e.ns, e.ar, e.leanLen, e.runStart, e.runCount, e.runSize, e.truncated);
 }
 
 // Pod names in "insecure" mode (kubeadm's default): a-b-c-d.<ns>.pod.<zone> answers a.b.c.d when
