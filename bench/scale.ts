@@ -23,6 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { parseA } from './parse-a.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -88,34 +89,6 @@ class Dig {
   close(): void {
     this.sock.close();
   }
-}
-
-function parseA(msg: Buffer): string[] {
-  let off = 12;
-  const skipName = () => {
-    while (off < msg.length) {
-      const len = msg[off]!;
-      if (len === 0) return void off++;
-      if ((len & 0xc0) === 0xc0) return void (off += 2);
-      off += len + 1;
-    }
-  };
-  const qd = msg.readUInt16BE(4);
-  const an = msg.readUInt16BE(6);
-  for (let i = 0; i < qd; i++) {
-    skipName();
-    off += 4;
-  }
-  const out: string[] = [];
-  for (let i = 0; i < an && off < msg.length; i++) {
-    skipName();
-    const type = msg.readUInt16BE(off);
-    const rdlen = msg.readUInt16BE(off + 8);
-    off += 10;
-    if (type === 1 && rdlen === 4) out.push([...msg.subarray(off, off + 4)].join('.'));
-    off += rdlen;
-  }
-  return out;
 }
 
 /** Prober asks one unchanged name every 5 ms and keeps the slowest answer (a timeout counts 2 s). */
