@@ -8,71 +8,19 @@
  *   npx tsx bench/propagation.ts [--changes 200]
  */
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseA } from './parse-a.js';
+import { Dig, headless, slice, waitFor } from './probe.js';
 
 const { values } = parseArgs({ options: { changes: { type: 'string', default: '200' } } });
 const CHANGES = Number(values.changes);
 const BIN = fileURLToPath(new URL('../bin/svcdns.js', import.meta.url));
 const TOKEN = 'bench-token';
 
-const headless = (name: string) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: default}\nspec: {clusterIP: None, ports: [{name: http, port: 80}]}\n`;
-const slice = (name: string, ip: string) => ({
-  apiVersion: 'discovery.k8s.io/v1',
-  kind: 'EndpointSlice',
-  metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-  addressType: 'IPv4',
-  ports: [{ name: 'http', port: 8080 }],
-  endpoints: [{ addresses: [ip] }],
-});
 const ipOf = (i: number, base: number) => `10.${base}.${(i >> 8) & 255}.${i & 255}`;
-
-/** A raw DNS client: an A query for one name, answers parsed just enough to list the addresses. */
-class Dig {
-  private readonly sock = dgram.createSocket('udp4');
-  private id = 1;
-  private pending: ((ips: string[]) => void) | undefined;
-  constructor(private readonly port: number) {
-    this.sock.on('message', (msg) => {
-      const done = this.pending;
-      this.pending = undefined;
-      done?.(parseA(msg));
-    });
-  }
-  query(name: string): Promise<string[]> {
-    const labels = name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
-    this.id = (this.id + 1) & 0xffff;
-    const header = Buffer.from([this.id >> 8, this.id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    const msg = Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending = undefined;
-        resolve([]);
-      }, 1000);
-      this.pending = (ips) => {
-        clearTimeout(timer);
-        resolve(ips);
-      };
-      this.sock.send(msg, this.port, '127.0.0.1');
-    });
-  }
-  close(): void {
-    this.sock.close();
-  }
-}
-
-async function waitFor(dig: Dig, name: string, ip: string, since: number): Promise<number> {
-  for (;;) {
-    const got = await dig.query(name);
-    if (got.includes(ip)) return performance.now() - since;
-    if (performance.now() - since > 5000) throw new Error(`${name} never answered ${ip}`);
-  }
-}
 
 function stats(ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
@@ -110,7 +58,7 @@ async function main(): Promise<void> {
   try {
     const created = await fetch(api, { method: 'POST', headers, body: JSON.stringify(slice('api', ipOf(0, 246))) });
     if (created.status !== 201) throw new Error(`create failed: ${created.status} ${await created.text()}`);
-    await waitFor(dig, 'api.default.svc.cluster.local', ipOf(0, 246), performance.now());
+    await waitFor(dig, 'api.default.svc.cluster.local', ipOf(0, 246), performance.now(), 5000);
 
     const apiMs: number[] = [];
     for (let i = 1; i <= CHANGES; i++) {
@@ -119,7 +67,7 @@ async function main(): Promise<void> {
       await res.text();
       const acked = performance.now();
       if (res.status !== 200) throw new Error(`PUT failed: ${res.status}`);
-      apiMs.push(await waitFor(dig, 'api.default.svc.cluster.local', ip, acked));
+      apiMs.push(await waitFor(dig, 'api.default.svc.cluster.local', ip, acked, 5000));
     }
 
     const fileMs: number[] = [];
@@ -129,7 +77,7 @@ async function main(): Promise<void> {
       await writeFile(tmp, `${headless('file')}---\n${JSON.stringify(slice('file', ip))}\n`);
       await rename(tmp, join(zone, 'file.yaml'));
       const written = performance.now();
-      fileMs.push(await waitFor(dig, 'file.default.svc.cluster.local', ip, written));
+      fileMs.push(await waitFor(dig, 'file.default.svc.cluster.local', ip, written, 5000));
     }
 
     const [l1, l5, l15] = loadavg();

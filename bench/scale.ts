@@ -17,13 +17,12 @@
  * of the whole file.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { parseA } from './parse-a.js';
+import { Dig, headless, slice, waitFor } from './probe.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -45,51 +44,7 @@ const BIN = values.bin ?? join(ROOT, 'bin', 'svcdns.js');
 const PROBE = join(ROOT, 'bench', 'loop-probe.mjs');
 const TOKEN = 'bench-token';
 
-const headless = (name: string) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: default}\nspec: {clusterIP: None, ports: [{name: http, port: 80}]}\n`;
-const slice = (name: string, ip: string) => ({
-  apiVersion: 'discovery.k8s.io/v1',
-  kind: 'EndpointSlice',
-  metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-  addressType: 'IPv4',
-  ports: [{ name: 'http', port: 8080 }],
-  endpoints: [{ addresses: [ip] }],
-});
 const ipOf = (i: number, base: number) => `192.${base}.${(i >> 8) & 255}.${i & 255}`;
-
-/** A raw DNS client over UDP: A queries, answers parsed just enough to list the addresses. */
-class Dig {
-  private readonly sock = dgram.createSocket('udp4');
-  private id = 1;
-  private readonly pending = new Map<number, (ips: string[]) => void>();
-  constructor(private readonly port: number) {
-    this.sock.on('message', (msg) => {
-      const id = msg.readUInt16BE(0);
-      const done = this.pending.get(id);
-      this.pending.delete(id);
-      done?.(parseA(msg));
-    });
-  }
-  query(name: string, timeoutMs = 2000): Promise<string[] | null> {
-    const labels = name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
-    const id = (this.id = (this.id + 1) & 0xffff);
-    const header = Buffer.from([id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    const msg = Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(null);
-      }, timeoutMs);
-      this.pending.set(id, (ips) => {
-        clearTimeout(timer);
-        resolve(ips);
-      });
-      this.sock.send(msg, this.port, '127.0.0.1');
-    });
-  }
-  close(): void {
-    this.sock.close();
-  }
-}
 
 /** Prober asks one unchanged name every 5 ms and keeps the slowest answer (a timeout counts 2 s). */
 class Prober {
@@ -113,14 +68,6 @@ class Prober {
     clearInterval(this.timer);
     await new Promise((r) => setTimeout(r, 2100));
     return { worstMs: this.worst, lost: this.lost, asked: this.asked };
-  }
-}
-
-async function waitFor(dig: Dig, name: string, ip: string, since: number): Promise<number> {
-  for (;;) {
-    const got = await dig.query(name);
-    if (got?.includes(ip)) return performance.now() - since;
-    if (performance.now() - since > 60_000) throw new Error(`${name} never answered ${ip}`);
   }
 }
 
@@ -216,7 +163,7 @@ async function measure(size: number, format: string, dir: string): Promise<Row> 
     const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
     const created = await fetch(api, { method: 'POST', headers, body: JSON.stringify(slice('bench-api', ipOf(0, 1))) });
     if (created.status !== 201) throw new Error(`create failed: ${created.status} ${await created.text()}`);
-    await waitFor(dig, 'bench-api.default.svc.cluster.local', ipOf(0, 1), performance.now());
+    await waitFor(dig, 'bench-api.default.svc.cluster.local', ipOf(0, 1), performance.now(), 60_000);
     await new Promise((r) => setTimeout(r, 500));
 
     const prober = new Prober(probeDig, 'svc-0.ns-0.svc.cluster.local');
@@ -233,7 +180,7 @@ async function measure(size: number, format: string, dir: string): Promise<Row> 
       const acked = performance.now();
       putMs.push(acked - sent);
       if (res.status !== 200) throw new Error(`PUT failed: ${res.status}`);
-      apiMs.push(await waitFor(dig, 'bench-api.default.svc.cluster.local', ip, acked));
+      apiMs.push(await waitFor(dig, 'bench-api.default.svc.cluster.local', ip, acked, 60_000));
     }
     const fileMs: number[] = [];
     phase = performance.now();
@@ -243,7 +190,7 @@ async function measure(size: number, format: string, dir: string): Promise<Row> 
       await writeFile(tmp, `${headless('bench-file')}---\n${JSON.stringify(slice('bench-file', ip))}\n`);
       await rename(tmp, join(zone, 'bench-file.yaml'));
       const written = performance.now();
-      fileMs.push(await waitFor(dig, 'bench-file.default.svc.cluster.local', ip, written));
+      fileMs.push(await waitFor(dig, 'bench-file.default.svc.cluster.local', ip, written, 60_000));
     }
     const probe = await prober.stop();
     const loopMs = await loopMax(s);
