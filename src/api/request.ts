@@ -41,6 +41,12 @@ export function checkKind(def: ResourceDef, body: unknown): Result<Obj, Status> 
   return ok({ ...body, kind, apiVersion, metadata: isRecord(body.metadata) ? { ...body.metadata } : {} });
 }
 
+/** readKindObject reads a create or replace body: parsed, and an object of the resource's kind. */
+export async function readKindObject(req: IncomingMessage, def: ResourceDef, deps: ApiDeps): Promise<Result<Obj, Status>> {
+  const body = await readObject(req, deps);
+  return body.ok ? checkKind(def, body.value) : body;
+}
+
 /** checkNamespace refuses a body whose namespace is not the one in the URL. */
 export function checkNamespace(t: Target, obj: Obj): Status | undefined {
   const meta = obj.metadata as Obj;

@@ -9,7 +9,7 @@ import { currentOf, isDryRun, outputOr406, sendOne, storeError, viewOf, type Api
 import { clone, deepEqual, isRecord, str, type Obj } from './json.js';
 import { jsonPatch, mergePatch, PATCH_SCHEMAS, strategicMerge } from './patch.js';
 import { prepareObject } from './prepare.js';
-import { checkKind, checkNamespace, readObject } from './request.js';
+import { checkKind, checkNamespace, readKindObject } from './request.js';
 import { resourceOfKind, type ResourceDef } from './resources.js';
 import { sendStatus } from './respond.js';
 import { alreadyExists, badRequest, conflict, failure, notFound, type Status } from './status.js';
@@ -26,11 +26,9 @@ export async function create(req: IncomingMessage, res: ServerResponse, url: URL
   if (t.def.namespaced && t.namespace === undefined) return sendStatus(res, failure('MethodNotAllowed', 'create needs a namespace: POST to /api/v1/namespaces/<namespace>/...'), { closeConnection: true });
   const output = outputOr406(req, res, false);
   if (!output) return;
-  const body = await readObject(req, deps);
-  if (!body.ok) return sendStatus(res, body.error);
-  const checked = checkKind(t.def, body.value);
-  if (!checked.ok) return sendStatus(res, checked.error);
-  const obj = checked.value;
+  const read = await readKindObject(req, t.def, deps);
+  if (!read.ok) return sendStatus(res, read.error);
+  const obj = read.value;
   const meta = obj.metadata as Obj;
   const nsProblem = checkNamespace(t, obj);
   if (nsProblem) return sendStatus(res, nsProblem);
@@ -78,11 +76,9 @@ async function store(op: 'create' | 'update', def: ResourceDef, obj: Obj, curren
 export async function update(req: IncomingMessage, res: ServerResponse, url: URL, t: Target, deps: ApiDeps): Handled {
   const output = outputOr406(req, res, false);
   if (!output) return;
-  const body = await readObject(req, deps);
-  if (!body.ok) return sendStatus(res, body.error);
-  const checked = checkKind(t.def, body.value);
-  if (!checked.ok) return sendStatus(res, checked.error);
-  const obj = checked.value;
+  const read = await readKindObject(req, t.def, deps);
+  if (!read.ok) return sendStatus(res, read.error);
+  const obj = read.value;
   const bodyName = str((obj.metadata as Obj).name);
   if (bodyName !== undefined && bodyName !== t.name) return sendStatus(res, badRequest(`the name of the object (${bodyName}) does not match the name on the URL (${t.name})`));
   (obj.metadata as Obj).name = t.name;
